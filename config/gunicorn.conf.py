@@ -1,0 +1,14 @@
+# Gunicorn settings used by `startvora serve`; bind, workers, threads and timeout come from the
+# command line that `startvora serve` builds from Startvora's own settings.
+worker_class = "gthread"
+graceful_timeout = 15
+keepalive = 5
+# Heartbeat files in memory, not on an SD card.
+worker_tmp_dir = "/dev/shm"  # noqa: S108 (gunicorn's documented choice, not a temp file)
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+errorlog = "-"
+loglevel = "warning"
+proc_name = "startvora-web"
+# Forwarded headers are handled by the app (security.trusted_proxies), not by gunicorn.
+forwarded_allow_ips = ""

@@ -1,0 +1,96 @@
+"""Take screenshots of the main pages at laptop and phone width, light and dark.
+
+    .venv/bin/python scripts/screenshots.py [OUT_DIR]
+
+Starts Startvora on a free loopback port with a throw-away data folder and small demo data,
+signs in as the demo owner, and writes PNG files to OUT_DIR (default ./screenshots).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from startvora import create_app  # noqa: E402
+from startvora.auth import services as auth  # noqa: E402
+from startvora.core.registry import registry  # noqa: E402
+from startvora.extensions import db  # noqa: E402
+from startvora.orgs import services as orgs  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "screenshot-password"
+
+
+def main() -> None:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as data:
+        app = create_app({"data_dir": data, "queue.immediate": True})
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(directory=app.extensions["migrate"].directory)
+            owner = auth.create_user("owner@demo.example.com", "Dana Owner", PASSWORD)
+            org = orgs.create_organization(
+                "Northwind Supplies", owner, "en", "Europe/Berlin", "EUR"
+            )
+            for gen in registry(app).demo:
+                gen.run(org, owner, "small", random.Random(1))
+            db.session.commit()
+            slug = org.slug
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        pages = {
+            "dashboard": f"/o/{slug}/",
+            "members": f"/o/{slug}/members",
+            "not-found": f"/o/{slug}/no-such-page",
+        }
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            for width, height, label in ((1280, 800, "laptop"), (390, 844, "phone")):
+                for scheme in ("light", "dark"):
+                    ctx = browser.new_context(
+                        viewport={"width": width, "height": height}, color_scheme=scheme
+                    )
+                    page = ctx.new_page()
+                    page.goto(base + "/sign-in")
+                    page.screenshot(path=str(out / f"sign-in-{label}-{scheme}.png"))
+                    page.fill("#f-email", "owner@demo.example.com")
+                    page.fill("#f-password", PASSWORD)
+                    page.click("button[type=submit]")
+                    page.wait_for_url(f"**/o/{slug}/")
+                    for name, path in pages.items():
+                        page.goto(base + path)
+                        page.screenshot(
+                            path=str(out / f"{name}-{label}-{scheme}.png"), full_page=True
+                        )
+                    if label == "phone":
+                        page.goto(base + pages["dashboard"])
+                        page.click("[data-nav-toggle]")
+                        page.wait_for_timeout(300)
+                        page.screenshot(path=str(out / f"nav-open-{label}-{scheme}.png"))
+                    ctx.close()
+            browser.close()
+        server.shutdown()
+    print(f"screenshots written to {out}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from startvora.cli import main
+
+main()

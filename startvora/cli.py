@@ -1,0 +1,207 @@
+"""The `startvora` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import ScriptInfo
+
+from startvora.config import ENV_PREFIX, ConfigError, load_settings
+from startvora.version import __version__
+
+log = logging.getLogger("startvora.cli")
+
+
+class UserFacingError(click.ClickException):
+    """An error shown as one line, without a traceback."""
+
+
+def _app() -> Any:
+    from startvora import create_app
+
+    return create_app()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML settings file (default: $STARTVORA_CONFIG or config/startvora.toml).",
+)
+@click.version_option(__version__, prog_name="startvora")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None) -> None:
+    """Startvora: your whole business in one self-hosted appliance."""
+    if config_file is not None:
+        # Children (gunicorn, the consumer) inherit it through the environment.
+        os.environ[ENV_PREFIX + "CONFIG"] = str(config_file.resolve())
+    ctx.obj = ScriptInfo(create_app=_app, set_debug_flag=False)
+
+
+def _config_args() -> list[str]:
+    named = os.environ.get(ENV_PREFIX + "CONFIG")
+    return ["--config", named] if named else []
+
+
+@cli.command()
+def init() -> None:
+    """Create the database, or upgrade it to this version's schema."""
+    from flask_migrate import upgrade
+
+    app = _app()
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        from startvora.supervisor import schema_state
+
+        state = schema_state(app.extensions["startvora.settings"])
+    click.echo(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI']} (schema {state.current})")
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default from settings: server.host).")
+@click.option("--port", type=click.IntRange(1, 65535), help="TCP port (server.port).")
+@click.option("--workers", type=click.IntRange(1, 32), help="Web worker processes.")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the web server and the background worker until stopped."""
+    from startvora.core import datadir, logs
+    from startvora.supervisor import serve as run_serve
+
+    settings = load_settings()
+    logs.setup(settings)
+    datadir.prepare(settings)
+    datadir.secret_key(settings)
+    code = run_serve(
+        settings,
+        host or settings.server.host,
+        port or settings.server.port,
+        workers or settings.server.workers,
+        _config_args(),
+    )
+    sys.exit(code)
+
+
+@cli.command()
+def worker() -> None:
+    """Run only the background job consumer."""
+    from startvora.core.tasks import huey
+
+    app = _app()
+    settings = app.extensions["startvora.settings"]
+    if huey.immediate:
+        raise UserFacingError("queue.immediate is on: jobs run inline, there is nothing to consume")
+    consumer = huey.create_consumer(
+        workers=settings.queue.workers,
+        worker_type="thread",
+        periodic=True,
+        initial_delay=0.1,
+        max_delay=0.5,
+        check_worker_health=True,
+    )
+    log.info("background worker started with %d threads", settings.queue.workers)
+    consumer.run()
+
+
+@cli.command()
+@click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
+@click.option("--org", "org_slug", help="Load into this organization (default: a new 'Demo').")
+def demo(size: str, seed: int, org_slug: str | None) -> None:
+    """Load realistic demo data from every module."""
+    from startvora.auth import services as auth
+    from startvora.core.registry import registry
+    from startvora.extensions import db
+    from startvora.orgs import services as orgs
+    from startvora.orgs.models import Organization
+
+    app = _app()
+    with app.app_context():
+        _require_schema(app)
+        rng = random.Random(seed)
+        password = None
+        if org_slug:
+            org = db.session.execute(
+                db.select(Organization).where(Organization.slug == org_slug)
+            ).scalar_one_or_none()
+            if org is None:
+                raise UserFacingError(f"no organization with the slug {org_slug!r}")
+            owner = next((m.user for m in org.memberships if m.role == "owner"), None)
+            if owner is None:
+                raise UserFacingError(f"organization {org_slug!r} has no owner")
+        else:
+            if db.session.execute(
+                db.select(Organization).where(Organization.slug == "demo")
+            ).scalar_one_or_none():
+                raise UserFacingError(
+                    "a Demo organization exists already; add to it with --org demo"
+                )
+            email = "owner@demo.example.com"
+            owner = auth.find_user(email)
+            if owner is None:
+                password = secrets.token_urlsafe(12)
+                owner = auth.create_user(email, "Demo Owner", password)
+            settings = app.extensions["startvora.settings"]
+            org = orgs.create_organization(
+                "Demo",
+                owner=owner,
+                locale=settings.i18n.default_locale,
+                timezone=settings.i18n.default_timezone,
+                currency=settings.i18n.default_currency,
+            )
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        for generator in sorted(registry(app).demo, key=lambda d: (d.order, d.key)):
+            counts.update(generator.run(org, owner, size, rng))
+        db.session.commit()
+        elapsed = time.perf_counter() - started
+        summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+        click.echo(f"Loaded {size} demo data into '{org.name}' in {elapsed:.1f} s: {summary}.")
+        if password:
+            click.echo(f"Sign in as {owner.email} with the password {password}")
+        else:
+            click.echo(f"Sign in as {owner.email} with that account's password.")
+
+
+def _require_schema(app: Any) -> None:
+    from startvora.supervisor import schema_state
+
+    if not schema_state(app.extensions["startvora.settings"]).up_to_date:
+        raise UserFacingError("the database is not set up or is behind: run `startvora init`")
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Load the settings and report the first problem, if any."""
+    settings = load_settings()
+    click.echo(f"Settings are valid. Data folder: {settings.data_path}")
+
+
+def _add_migrate_commands() -> None:
+    from flask_migrate.cli import db as db_group
+
+    db_group.help = "Database migrations (Alembic): upgrade, downgrade, current, check, revision."
+    cli.add_command(db_group, "db")
+
+
+_add_migrate_commands()
+
+
+def main() -> None:
+    """Entry point: run the command, turning known start-up problems into one line."""
+    from startvora.core.datadir import DataDirError
+    from startvora.supervisor import StartupError
+
+    try:
+        cli.main(prog_name="startvora")
+    except (ConfigError, DataDirError, StartupError) as exc:
+        prefix = "configuration error" if isinstance(exc, ConfigError) else "error"
+        click.echo(f"startvora: {prefix}: {exc}", err=True)
+        sys.exit(2)

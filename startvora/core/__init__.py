@@ -1,0 +1,1 @@
+"""Mechanisms every module uses; no business rules live here."""

@@ -1,0 +1,80 @@
+"""Error pages inside the layout, a problem document for JSON, a toast for htmx."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from startvora.core.htmx import trigger
+
+log = logging.getLogger(__name__)
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood.")),
+        401: (_("Sign-in required"), _("Sign in to continue.")),
+        403: (_("Not allowed"), _("Your role in this organization does not allow this.")),
+        404: (_("Page not found"), _("There is nothing here. The link may be old or mistyped.")),
+        405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        413: (_("Too large"), _("The upload is larger than this server accepts.")),
+        429: (_("Slow down"), _("Too many requests. Wait a moment and try again.")),
+        500: (_("Something went wrong"), _("The error was logged. Try again in a moment.")),
+    }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best in ("application/json", "application/problem+json")
+    )
+
+
+def render_error(status: int, detail: str | None = None) -> Any:
+    title, text = _messages().get(status, (_("Error"), _("The request failed.")))
+    detail = detail or text
+    if _wants_json():
+        response = jsonify(type="about:blank", title=title, status=status, detail=detail)
+        response.mimetype = "application/problem+json"
+        response.status_code = status
+        return response
+    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
+        response = jsonify(error=detail)
+        response.status_code = status
+        return trigger(response, "showToast", {"message": f"{title}: {detail}", "level": "error"})
+    try:
+        body = render_template("errors/error.html", status=status, title=title, detail=detail)
+    except Exception:
+        # The layout itself failed (a broken database, say): answer plainly rather than not at all.
+        log.exception("error page could not be rendered")
+        body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+    return body, status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        return render_error(400, _("The form expired. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if exc.code is None or exc.code < 400:
+            return exc
+        if exc.code == 405:
+            response = render_error(405)
+            if isinstance(response, tuple):
+                body, status = response
+                return body, status, {"Allow": ", ".join(exc.valid_methods or [])}
+            return response
+        return render_error(exc.code)
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(exc: InternalServerError) -> Any:
+        from startvora.extensions import db
+
+        db.session.rollback()
+        return render_error(500)

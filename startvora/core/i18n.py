@@ -1,0 +1,75 @@
+"""Languages, time zones and formatting through Babel, for the person and the organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel import Locale
+from flask import Flask, current_app, g, request
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_login import current_user
+
+from startvora.core import money
+from startvora.extensions import babel
+from startvora.paths import PACKAGE_DIR
+
+
+def available_locales() -> list[str]:
+    """Locales with a message catalogue; English is the source language."""
+    return ["en", *sorted(str(loc) for loc in babel.list_translations() if str(loc) != "en")]
+
+
+def select_locale() -> str:
+    """Person's choice, then organization's, then the browser's, then the default."""
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    org = g.get("org")
+    if org is not None:
+        return org.locale
+    settings = current_app.extensions["startvora.settings"]
+    return request.accept_languages.best_match(available_locales()) or (
+        settings.i18n.default_locale
+    )
+
+
+def select_timezone() -> str:
+    org = g.get("org")
+    if org is not None:
+        return org.timezone
+    return current_app.extensions["startvora.settings"].i18n.default_timezone
+
+
+def locale_name(code: str) -> str:
+    """A locale's name in the reader's language: 'de' -> 'German' (or 'Deutsch')."""
+    try:
+        return Locale.parse(code).get_display_name(get_locale() or "en") or code
+    except (ValueError, TypeError):
+        return code
+
+
+def money_filter(minor: int | None, currency: str | None = None) -> str:
+    """Jinja: format minor units in the organization's currency and locale."""
+    if minor is None:
+        return ""
+    org = g.get("org")
+    code = currency or (org.currency if org else "USD")
+    return money.format_money(minor, code, str(get_locale()))
+
+
+def init_app(app: Flask, default_locale: str) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", default_locale)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(
+        date=format_date,
+        datetime=format_datetime,
+        number=format_decimal,
+        percent=format_percent,
+        money=money_filter,
+    )
+    app.jinja_env.globals.update(locale_name=locale_name)
+
+    @app.context_processor
+    def _i18n() -> dict[str, Any]:
+        locale = get_locale() or Locale.parse("en")
+        return {"lang": locale.language, "text_direction": locale.text_direction}

@@ -1,0 +1,268 @@
+"""The one list component: search, filters, sort, keyset pagination, empty state, bulk select.
+
+A module describes its list once (a ListSpec) and renders it with templates/macros/list.html.
+The state lives in the query string, so every filtered, sorted page is bookmarkable.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flask import Response, request, url_for
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from startvora.extensions import db
+
+MAX_SEARCH = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any
+    sort: ColumnElement[Any] | None = None  # a NOT NULL expression, when sortable
+    align: str = "start"
+    hide_on_phone: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Filter:
+    key: str
+    label: Any
+    choices: Sequence[tuple[str, Any]]
+    apply: Callable[[Select[Any], str], Select[Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ListSpec:
+    """What a list shows. `query` selects the rows' entity; `id` is its unique key column."""
+
+    name: str
+    query: Callable[[], Select[Any]]
+    id: ColumnElement[Any]
+    columns: Sequence[Column]
+    search: Sequence[ColumnElement[Any]] = ()
+    filters: Sequence[Filter] = ()
+    default_sort: str = ""
+    default_desc: bool = False
+    per_page: int = 25
+    bulk: bool = False
+
+
+@dataclasses.dataclass
+class ListState:
+    q: str = ""
+    filters: dict[str, str] = dataclasses.field(default_factory=dict)
+    sort: str = ""
+    desc: bool = False
+    after: str | None = None
+    before: str | None = None
+
+    def params(self, **changes: Any) -> dict[str, Any]:
+        """Query-string parameters for this state with some changed (None drops one)."""
+        params: dict[str, Any] = {"q": self.q or None, "sort": self.sort, "dir": None}
+        params["dir"] = "desc" if self.desc else "asc"
+        params.update({f"f_{k}": v for k, v in self.filters.items()})
+        params.update(changes)
+        return {k: v for k, v in params.items() if v not in (None, "")}
+
+
+@dataclasses.dataclass
+class ListPage:
+    spec: ListSpec
+    state: ListState
+    rows: list[Any]
+    total: int
+    next_cursor: str | None
+    prev_cursor: str | None
+    unfiltered_empty: bool
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.state.q or self.state.filters)
+
+    def url(self, **changes: Any) -> str:
+        return url_for(
+            request.endpoint or "", **(request.view_args or {}), **self.state.params(**changes)
+        )
+
+    def sort_url(self, column: Column) -> str:
+        desc = not self.state.desc if self.state.sort == column.key else False
+        return self.url(sort=column.key, dir="desc" if desc else "asc")
+
+    def next_url(self) -> str | None:
+        return self.url(after=self.next_cursor) if self.next_cursor else None
+
+    def prev_url(self) -> str | None:
+        return self.url(before=self.prev_cursor) if self.prev_cursor else None
+
+    def first_url(self) -> str:
+        return self.url()
+
+    def clear_url(self) -> str:
+        return url_for(request.endpoint or "", **(request.view_args or {}))
+
+    @property
+    def is_first_page(self) -> bool:
+        return not (self.state.after or self.state.before) or self.prev_cursor is None
+
+
+def _encode(value: Any, row_id: Any) -> str:
+    if isinstance(value, dt.datetime):
+        value = {"dt": value.isoformat()}
+    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[Any, Any]:
+    """A cursor back to (sort value, id); ValueError when it was not made here."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, row_id = json.loads(raw)
+    except (ValueError, TypeError):
+        raise ValueError("bad cursor") from None
+    if isinstance(value, dict) and set(value) == {"dt"}:
+        value = dt.datetime.fromisoformat(value["dt"])
+    if not isinstance(value, str | int | float | dt.datetime) or not isinstance(row_id, int):
+        raise ValueError("bad cursor")
+    return value, row_id
+
+
+def read_state(spec: ListSpec, args: Mapping[str, str]) -> ListState:
+    """Parse the query string; anything unknown or malformed falls back to the default."""
+    sortable = {c.key for c in spec.columns if c.sort is not None}
+    sort = args.get("sort", "")
+    if sort not in sortable:
+        sort, desc = spec.default_sort, spec.default_desc
+    else:
+        desc = args.get("dir") == "desc"
+    filters = {}
+    for f in spec.filters:
+        value = args.get(f"f_{f.key}", "")
+        if value and value in {str(v) for v, _ in f.choices}:
+            filters[f.key] = value
+    return ListState(
+        q=" ".join(args.get("q", "").split())[:MAX_SEARCH],
+        filters=filters,
+        sort=sort,
+        desc=desc,
+        after=args.get("after") or None,
+        before=args.get("before") or None,
+    )
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(spec: ListSpec, state: ListState) -> Select[Any]:
+    """The list's query with the state's filters and search applied (no order, no page)."""
+    stmt = spec.query()
+    by_key = {f.key: f for f in spec.filters}
+    for key, value in state.filters.items():
+        stmt = by_key[key].apply(stmt, value)
+    for word in state.q.split():
+        pattern = f"%{_escape_like(word.lower())}%"
+        stmt = stmt.where(or_(*(func.lower(col).like(pattern, escape="\\") for col in spec.search)))
+    return stmt
+
+
+def run(spec: ListSpec, args: Mapping[str, str] | None = None) -> ListPage:
+    """Run the list for the request's query string and give one page of rows."""
+    state = read_state(spec, request.args if args is None else args)
+    stmt = filtered(spec, state)
+    sort_col = next(c.sort for c in spec.columns if c.key == state.sort)
+    assert sort_col is not None
+
+    backwards = False
+    cursor = None
+    try:
+        if state.before:
+            cursor, backwards = _decode(state.before), True
+        elif state.after:
+            cursor = _decode(state.after)
+    except ValueError:
+        state.after = state.before = None
+
+    # Going backwards walks the reverse order, then flips the page.
+    ascending = state.desc == backwards
+    if cursor is not None:
+        value, row_id = cursor
+        if ascending:
+            stmt = stmt.where(or_(sort_col > value, and_(sort_col == value, spec.id > row_id)))
+        else:
+            stmt = stmt.where(or_(sort_col < value, and_(sort_col == value, spec.id < row_id)))
+    order = (sort_col.asc(), spec.id.asc()) if ascending else (sort_col.desc(), spec.id.desc())
+    page_stmt = stmt.add_columns(sort_col.label("_sort"), spec.id.label("_id"))
+    result = db.session.execute(page_stmt.order_by(*order).limit(spec.per_page + 1)).all()
+    more = len(result) > spec.per_page
+    result = result[: spec.per_page]
+    if backwards:
+        result.reverse()
+
+    def cursor_of(row: Any) -> str:
+        return _encode(row._sort, row._id)
+
+    next_cursor = prev_cursor = None
+    if result:
+        if backwards:
+            next_cursor = cursor_of(result[-1])
+            prev_cursor = cursor_of(result[0]) if more else None
+        else:
+            next_cursor = cursor_of(result[-1]) if more else None
+            prev_cursor = cursor_of(result[0]) if cursor is not None else None
+
+    total = db.session.execute(
+        select(func.count()).select_from(filtered(spec, state).subquery())
+    ).scalar_one()
+    unfiltered_empty = total == 0 and (
+        not (state.q or state.filters)
+        or db.session.execute(
+            select(func.count()).select_from(spec.query().subquery())
+        ).scalar_one()
+        == 0
+    )
+    return ListPage(
+        spec=spec,
+        state=state,
+        rows=[row[0] for row in result],
+        total=total,
+        next_cursor=next_cursor,
+        prev_cursor=prev_cursor,
+        unfiltered_empty=unfiltered_empty,
+    )
+
+
+def selected_ids(form: Mapping[str, Any]) -> list[int]:
+    """Ids ticked in a bulk-select form; non-numbers are ignored."""
+    getter = getattr(form, "getlist", None)
+    values = getter("ids") if getter else form.get("ids", [])
+    return sorted({int(v) for v in values if str(v).isdigit()})
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A leading =, +, - or @ would run as a formula in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_response(filename: str, header: Sequence[Any], rows: Any) -> Response:
+    """A CSV download, safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

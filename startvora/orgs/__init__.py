@@ -1,0 +1,63 @@
+"""Organizations: the home dashboard, members, switching between organizations."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from startvora.core.registry import DemoGenerator, NavItem, Widget, add_demo, add_nav, add_widget
+
+
+def register(app: Flask) -> None:
+    from startvora.orgs import demo, views, widgets
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.home_bp)
+    add_nav(app, NavItem("home", _l("Home"), "orgs.dashboard", "house", "org:view", order=0))
+    add_nav(
+        app,
+        NavItem(
+            "members",
+            _l("Members"),
+            "orgs.members_index",
+            "users",
+            "org:view",
+            order=900,
+            section="admin",
+            match="orgs.members_",
+        ),
+    )
+    add_widget(
+        app,
+        Widget(
+            "orgs.overview",
+            _l("Your organization"),
+            "orgs/widgets/_overview.html",
+            "org:view",
+            widgets.overview,
+            order=0,
+        ),
+    )
+    add_widget(
+        app,
+        Widget(
+            "orgs.team",
+            _l("Team"),
+            "orgs/widgets/_team.html",
+            "org:view",
+            widgets.team,
+            order=10,
+        ),
+    )
+    add_widget(
+        app,
+        Widget(
+            "orgs.system",
+            _l("System"),
+            "orgs/widgets/_system.html",
+            "org:admin",
+            widgets.system,
+            order=20,
+        ),
+    )
+    add_demo(app, DemoGenerator("orgs.members", demo.members, order=0))

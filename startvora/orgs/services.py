@@ -1,0 +1,99 @@
+"""Rules for organizations and their members."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+
+from startvora.auth.models import User
+from startvora.core.text import slugify
+from startvora.extensions import db
+from startvora.orgs.models import Membership, Organization
+
+RESERVED_SLUGS = {"new", "api", "admin", "static", "setup"}
+
+
+def unique_slug(name: str) -> str:
+    """A URL slug for a new organization, made unique with a number if needed."""
+    base = slugify(name) or "org"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-org"
+    taken = set(
+        db.session.execute(
+            db.select(Organization.slug).where(
+                (Organization.slug == base) | Organization.slug.like(f"{base}-%")
+            )
+        ).scalars()
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def create_organization(
+    name: str, owner: User, locale: str, timezone: str, currency: str
+) -> Organization:
+    """Create an organization with its first owner."""
+    org = Organization(
+        name=name, slug=unique_slug(name), locale=locale, timezone=timezone, currency=currency
+    )
+    db.session.add(org)
+    db.session.flush()
+    add_member(org, owner, "owner")
+    return org
+
+
+def add_member(org: Organization, user: User, role: str) -> Membership:
+    """Give a person a role in an organization."""
+    membership = Membership(org_id=org.id, user_id=user.id, role=role)
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def memberships_of(user: User) -> list[Membership]:
+    """The organizations a person belongs to, by name."""
+    return list(
+        db.session.execute(
+            db.select(Membership)
+            .join(Organization)
+            .where(Membership.user_id == user.id)
+            .order_by(func.lower(Organization.name))
+        ).scalars()
+    )
+
+
+def role_counts(org: Organization) -> dict[str, int]:
+    """How many members hold each role."""
+    rows = db.session.execute(
+        db.select(Membership.role, func.count())
+        .where(Membership.org_id == org.id)
+        .group_by(Membership.role)
+    )
+    return {role: count for role, count in rows}
+
+
+class MemberRemovalError(ValueError):
+    """Removing these people would break a rule; the message says which."""
+
+
+def remove_members(org: Organization, actor_role: str, membership_ids: list[int]) -> int:
+    """Remove people from an organization. Only owners remove owners; one owner always stays."""
+    memberships = list(
+        db.session.execute(
+            db.select(Membership).where(
+                Membership.org_id == org.id, Membership.id.in_(membership_ids)
+            )
+        ).scalars()
+    )
+    owners_removed = sum(1 for m in memberships if m.role == "owner")
+    if owners_removed and actor_role != "owner":
+        raise MemberRemovalError("only an owner can remove an owner")
+    if owners_removed and role_counts(org).get("owner", 0) - owners_removed < 1:
+        raise MemberRemovalError("an organization keeps at least one owner")
+    for membership in memberships:
+        db.session.delete(membership)
+    db.session.flush()
+    return len(memberships)

@@ -1,0 +1,149 @@
+"""Home redirect, the dashboard, and the members list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from sqlalchemy import func
+
+from startvora.auth.models import User
+from startvora.core import listview
+from startvora.core.htmx import redirect_to, render
+from startvora.core.permissions import ROLE_LABELS, ROLES, require
+from startvora.core.registry import visible_widgets
+from startvora.core.tenancy import org_blueprint
+from startvora.extensions import db
+from startvora.orgs import services
+from startvora.orgs.models import Membership
+
+home_bp = Blueprint("home", __name__)
+bp = org_blueprint("orgs", __name__)
+
+
+@home_bp.get("/")
+@login_required
+def index() -> Any:
+    """Send a signed-in person to their last or first organization."""
+    return redirect(url_for("home.home"))
+
+
+@home_bp.get("/home")
+@login_required
+def home() -> Any:
+    """The organization to open after sign-in."""
+    memberships = services.memberships_of(current_user)
+    if not memberships:
+        return render("orgs/no_org.html")
+    slugs = {m.org.slug for m in memberships}
+    last = session.get("last_org")
+    slug = last if last in slugs else memberships[0].org.slug
+    return redirect(url_for("orgs.dashboard", org_slug=slug))
+
+
+@bp.before_request
+def _remember_org() -> None:
+    session["last_org"] = g.org.slug
+
+
+@bp.get("/")
+@require("org:view")
+def dashboard() -> Any:
+    """The home dashboard: a card from each module the member may see."""
+    cards = [(w, w.context(g.org, current_user)) for w in visible_widgets()]
+    return render("orgs/dashboard.html", cards=cards)
+
+
+def _members_spec() -> listview.ListSpec:
+    def query() -> Any:
+        return (
+            db.select(Membership)
+            .join(User, Membership.user_id == User.id)
+            .where(Membership.org_id == g.org.id)
+        )
+
+    def by_role(stmt: Any, role: str) -> Any:
+        return stmt.where(Membership.role == role)
+
+    return listview.ListSpec(
+        name="members",
+        query=query,
+        id=Membership.id,
+        columns=[
+            listview.Column("name", _l("Name"), sort=func.lower(User.name)),
+            listview.Column("email", _l("Email"), sort=func.lower(User.email), hide_on_phone=True),
+            listview.Column("role", _l("Role"), sort=Membership.role),
+            listview.Column(
+                "joined", _l("Joined"), sort=Membership.created_at, align="end", hide_on_phone=True
+            ),
+        ],
+        search=[User.name, User.email],
+        filters=[
+            listview.Filter("role", _l("Role"), [(r, ROLE_LABELS[r]) for r in ROLES], by_role)
+        ],
+        default_sort="name",
+        bulk=True,
+    )
+
+
+@bp.get("/members")
+@require("org:view")
+def members_index() -> Any:
+    """Everyone in the organization, with search, role filter, sort and pages."""
+    page = listview.run(_members_spec())
+    return render("orgs/members/index.html", block="listing", page=page, role_labels=ROLE_LABELS)
+
+
+@bp.post("/members/export")
+@require("org:admin")
+def members_export() -> Any:
+    """CSV of the ticked members, or of every member matching the current filters."""
+    spec = _members_spec()
+    ids = listview.selected_ids(request.form)
+    if ids:
+        stmt = spec.query().where(Membership.id.in_(ids))
+    else:
+        stmt = listview.filtered(spec, listview.read_state(spec, request.form))
+    members = db.session.execute(stmt.order_by(func.lower(User.name), Membership.id)).scalars()
+    return listview.csv_response(
+        f"{g.org.slug}-members.csv",
+        [_("Name"), _("Email"), _("Role"), _("Joined")],
+        ([m.user.name, m.user.email, m.role, m.created_at.date().isoformat()] for m in members),
+    )
+
+
+@bp.post("/members/remove")
+@require("org:admin")
+def members_remove() -> Any:
+    """Remove the ticked people from the organization."""
+    ids = listview.selected_ids(request.form)
+    back = url_for("orgs.members_index", **_list_params(request.form))
+    if not ids:
+        return redirect_to(back, _("Select at least one person first."), "warning")
+    own_id, org_name = g.membership.id, g.org.name
+    try:
+        removed = services.remove_members(g.org, g.membership.role, ids)
+    except services.MemberRemovalError as exc:
+        messages = {
+            "only an owner can remove an owner": _("Only an owner can remove an owner."),
+            "an organization keeps at least one owner": _(
+                "An organization needs at least one owner; make someone else owner first."
+            ),
+        }
+        return redirect_to(back, messages.get(str(exc), str(exc)), "error")
+    db.session.commit()
+    if own_id in ids:
+        return redirect_to(url_for("home.home"), _("You left %(org)s.", org=org_name))
+    return redirect_to(
+        back, ngettext("Removed %(num)d person.", "Removed %(num)d people.", removed)
+    )
+
+
+def _list_params(form: Any) -> dict[str, str]:
+    """The list state carried by a bulk form, to come back to the same view."""
+    spec = _members_spec()
+    return listview.read_state(spec, form).params()

@@ -1,0 +1,274 @@
+"""`startvora serve`: gunicorn and the Huey consumer as two supervised child processes.
+
+This process imports neither Flask nor the application, so it stays small; the children do
+the work. The consumer is restarted with a growing delay if it dies; if the web server dies,
+everything stops with an error. SIGTERM and SIGINT stop both children cleanly.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from types import FrameType
+
+from startvora.config import Settings
+from startvora.paths import PACKAGE_DIR, resource_dir
+
+log = logging.getLogger("startvora.serve")
+
+STOP_GRACE_S = 20
+READY_TIMEOUT_S = 60
+MAX_BACKOFF_S = 30
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the person at the console."""
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: str | None
+    heads: tuple[str, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current is not None and self.current in self.heads
+
+
+def schema_state(settings: Settings) -> SchemaState:
+    """The database's Alembic revision and the revisions this code needs, read without Flask."""
+    from alembic.script import ScriptDirectory
+
+    heads = tuple(ScriptDirectory(str(PACKAGE_DIR / "migrations")).get_heads())
+    if settings.database.url:
+        # Another database server: the app checks it when it starts.
+        return SchemaState(current=heads[0] if heads else None, heads=heads)
+    db_file = settings.data_path / "startvora.db"
+    if not db_file.exists():
+        return SchemaState(current=None, heads=heads)
+    try:
+        con = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=5)
+        try:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        if "no such table" in str(exc):
+            return SchemaState(current=None, heads=heads)
+        raise StartupError(f"database {db_file} cannot be read: {exc}") from None
+    return SchemaState(current=row[0] if row else None, heads=heads)
+
+
+def check_schema(settings: Settings, config_args: list[str]) -> None:
+    """Refuse an old or unknown schema, or upgrade it when auto_migrate is on."""
+    state = schema_state(settings)
+    if state.up_to_date:
+        return
+    if state.current is not None:
+        from alembic.script import ScriptDirectory
+
+        known = {
+            r.revision for r in ScriptDirectory(str(PACKAGE_DIR / "migrations")).walk_revisions()
+        }
+        if state.current not in known:
+            raise StartupError(
+                f"the database is at schema {state.current}, which this version of Startvora "
+                "does not know (it was written by a newer version); install that version again"
+            )
+    if settings.database.auto_migrate:
+        log.info("upgrading the database schema (auto_migrate is on)")
+        result = subprocess.run([sys.executable, "-m", "startvora", *config_args, "init"])
+        if result.returncode != 0:
+            raise StartupError("the automatic database upgrade failed; see the messages above")
+        return
+    if state.current is None:
+        raise StartupError("the database is not set up yet: run `startvora init` first")
+    raise StartupError(
+        f"the database schema is behind ({state.current}, needs {', '.join(state.heads)}): "
+        "run `startvora init` to upgrade it, or set auto_migrate = true under [database]"
+    )
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early, in one line, when the address is taken or cannot be used."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"port {port} on {host} is already in use: stop the other program or "
+                    "choose another port with --port"
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise StartupError(
+                    f"port {port} needs more privileges; choose a port above 1023"
+                ) from None
+            raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def display_urls(host: str, port: int) -> list[str]:
+    """URLs to print at start-up: the local one, plus the LAN one when serving every address."""
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (reading the setting, not binding)
+        urls = [f"http://127.0.0.1:{port}/"]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                # No packet is sent: connecting a UDP socket only picks the outgoing address.
+                probe.connect(("192.0.2.1", 9))
+                lan = probe.getsockname()[0]
+            if not lan.startswith("127."):
+                urls.append(f"http://{lan}:{port}/")
+        except OSError:
+            pass
+        return urls
+    shown = f"[{host}]" if ":" in host else host
+    return [f"http://{shown}:{port}/"]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the supervisor itself is killed, so nothing is orphaned."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: children are still stopped by a normal shutdown
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own keeps Ctrl+C in a terminal for the supervisor, which then stops
+    # the children gracefully instead of them all being interrupted at once.
+    return subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+
+
+class Supervisor:
+    def __init__(
+        self, settings: Settings, host: str, port: int, workers: int, config_args: list[str]
+    ):
+        self.settings = settings
+        self.host, self.port, self.workers = host, port, workers
+        self.config_args = config_args
+        self.stopping = False
+        self.web: subprocess.Popen[bytes] | None = None
+        self.consumer: subprocess.Popen[bytes] | None = None
+        self.consumer_restarts = 0
+
+    def web_command(self) -> list[str]:
+        bind = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(resource_dir("config") / "gunicorn.conf.py"),
+            "--bind",
+            bind,
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.settings.server.threads),
+            "--timeout",
+            str(self.settings.server.timeout),
+            "startvora.wsgi:app",
+        ]
+
+    def consumer_command(self) -> list[str]:
+        return [sys.executable, "-m", "startvora", *self.config_args, "worker"]
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.stopping:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+        self.stopping = True
+
+    def wait_ready(self) -> bool:
+        """Poll /healthz until the web server answers (any status) or gives up."""
+        wildcard = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
+        host = wildcard.get(self.host, self.host)
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{self.port}/healthz"
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline and not self.stopping:
+            if self.web is not None and self.web.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return True
+            except urllib.error.HTTPError:
+                return True
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.05)
+        return False
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        env = dict(os.environ, STARTVORA_DATA=str(self.settings.data_path))
+        self.web = _spawn(self.web_command(), env)
+        self.consumer = _spawn(self.consumer_command(), env)
+        if self.wait_ready():
+            for url in display_urls(self.host, self.port):
+                sys.stdout.write(f"Startvora is running: open {url}\n")
+            sys.stdout.write("Press Ctrl+C to stop.\n")
+            sys.stdout.flush()
+        elif not self.stopping:
+            log.error("the web server did not start; see the messages above")
+            self.stopping = True
+        backoff = 1.0
+        next_start = started = time.monotonic()
+        code = 0
+        while not self.stopping:
+            time.sleep(0.2)
+            if self.web.poll() is not None:
+                log.error("the web server stopped unexpectedly (exit code %s)", self.web.returncode)
+                code = 1
+                break
+            if self.consumer is not None and self.consumer.poll() is not None:
+                log.error(
+                    "the background worker stopped (exit code %s); restarting in %.0f s",
+                    self.consumer.returncode,
+                    backoff,
+                )
+                self.consumer = None
+                next_start = time.monotonic() + backoff
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            if self.consumer is None and time.monotonic() >= next_start:
+                self.consumer = _spawn(self.consumer_command(), env)
+                self.consumer_restarts += 1
+                started = time.monotonic()
+            elif self.consumer is not None and backoff > 1 and time.monotonic() - started > 60:
+                backoff = 1.0  # it has stayed up for a minute: forget earlier crashes
+        self.shutdown()
+        return code
+
+    def shutdown(self) -> None:
+        children = [p for p in (self.web, self.consumer) if p is not None and p.poll() is None]
+        for proc in children:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in children:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("process %s did not stop in time; killing it", proc.pid)
+                proc.kill()
+                proc.wait()
+        log.info("stopped")
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, config_args: list[str]) -> int:
+    """Check, start and supervise the web server and the consumer; the exit code."""
+    check_schema(settings, config_args)
+    check_port(host, port)
+    return Supervisor(settings, host, port, workers, config_args).run()
