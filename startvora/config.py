@@ -184,7 +184,9 @@ def _flatten(table: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def env_name(key: str) -> str:
-    """`server.port` -> `STARTVORA_SERVER__PORT`."""
+    """`server.port` -> `STARTVORA_SERVER__PORT`; the data folder is plain STARTVORA_DATA."""
+    if key == "data_dir":
+        return ENV_PREFIX + "DATA"
     return ENV_PREFIX + key.upper().replace(".", "__")
 
 
@@ -225,7 +227,7 @@ def load_settings(
         for key, raw in _flatten(_read_toml(path), str(path)).items():
             values[key] = _coerce(key, raw, from_text=False)
 
-    known_env = {env_name(k): k for k in _KEYS}
+    known_env = {env_name(k): k for k in _KEYS if k != "data_dir"}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "CONFIG", ENV_PREFIX + "DATA"):
             continue

@@ -76,6 +76,7 @@ _KEY = "startvora_after_commit"
 
 def after_commit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Run fn(*args, **kwargs) once the current transaction commits; dropped on rollback."""
+    db.session.connection()  # make sure a transaction is open, so a rollback is seen
     db.session.info.setdefault(_KEY, []).append((fn, args, kwargs))
 
 

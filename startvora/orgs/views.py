@@ -20,6 +20,7 @@ from startvora.core.tenancy import org_blueprint
 from startvora.extensions import db
 from startvora.orgs import services
 from startvora.orgs.models import Membership
+from startvora.paths import resource_dir
 
 home_bp = Blueprint("home", __name__)
 bp = org_blueprint("orgs", __name__)
@@ -147,3 +148,22 @@ def _list_params(form: Any) -> dict[str, str]:
     """The list state carried by a bulk form, to come back to the same view."""
     spec = _members_spec()
     return listview.read_state(spec, form).params()
+
+
+@home_bp.get("/about")
+@login_required
+def about() -> Any:
+    """Version and the third-party components shipped, with their licences."""
+    return render("orgs/about.html", block="dialog", components=_vendored_components())
+
+
+def _vendored_components() -> list[dict[str, str]]:
+    versions = resource_dir("static") / "vendor" / "VERSIONS"
+    rows = []
+    for line in versions.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        file, package, version, licence, _sha = line.split("\t")
+        if not file.startswith("../"):  # test-only files are not part of the product
+            rows.append({"package": package, "version": version, "licence": licence})
+    return rows

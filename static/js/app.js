@@ -141,6 +141,8 @@
       if (toast) toast.remove();
       return;
     }
+    var menuItem = target.closest("details.menu .menu-item");
+    if (menuItem) menuItem.closest("details.menu").removeAttribute("open");
     if (target.closest("[data-modal-close]")) {
       var modal = document.getElementById("modal");
       if (modal && modal.open) modal.close();

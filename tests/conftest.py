@@ -1,0 +1,106 @@
+"""Fixtures: a session app on a real SQLite file, a clean schema per test, and personas."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from startvora import create_app
+from startvora.auth.models import User
+from startvora.extensions import db as _db
+from startvora.orgs.models import Organization
+from tests import factories
+
+# Settings from the developer's shell must not leak into tests.
+for _name in [n for n in os.environ if n.startswith("STARTVORA_")]:
+    del os.environ[_name]
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    data = tmp_path_factory.mktemp("data")
+    app = create_app({"TESTING": True, "data_dir": str(data), "queue.immediate": True})
+    yield app
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[object]:
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        app.extensions.pop("startvora.setup_done", None)
+        yield _db
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask, db: object) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@dataclass
+class Personas:
+    org_a: Organization
+    org_b: Organization
+    alice: User  # owner of A
+    carol: User  # member of A
+    bob: User  # viewer of A
+    charlie: User  # owner of B, nothing in A
+
+
+@pytest.fixture
+def people(db: object) -> Personas:
+    org_a = factories.make_org(name="Acme Trading", slug="acme")
+    org_b = factories.make_org(name="Bravo Goods", slug="bravo")
+    personas = Personas(
+        org_a=org_a,
+        org_b=org_b,
+        alice=factories.make_member(org_a, "owner", name="Alice Owner"),
+        carol=factories.make_member(org_a, "member", name="Carol Member"),
+        bob=factories.make_member(org_a, "viewer", name="Bob Viewer"),
+        charlie=factories.make_member(org_b, "owner", name="Charlie Other"),
+    )
+    _db.session.commit()
+    return personas
+
+
+@pytest.fixture
+def login(client: FlaskClient):
+    """login(user): the test client is signed in as that person from now on."""
+
+    def do_login(user: User) -> FlaskClient:
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return client
+
+    return do_login
+
+
+@pytest.fixture
+def csrf_token(client: FlaskClient):
+    """A valid CSRF token for the client's session (read from a rendered form)."""
+    import re
+
+    def token() -> str:
+        html = client.get("/home", follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    return token
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
