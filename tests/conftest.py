@@ -39,8 +39,20 @@ def db(app: Flask) -> Iterator[object]:
         _db.session.remove()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (its own g and session), as in production."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # The test's own session must not serve rows cached before the request changed them.
+        _db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app: Flask, db: object) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -104,3 +116,18 @@ def csrf_token(client: FlaskClient):
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def make_app(app: Flask, tmp_path: Path):
+    """make_app(**settings): a second app on its own data folder; the queue is given back after."""
+    from startvora.core import tasks
+
+    def build(flask_config: dict | None = None, **settings: object) -> Flask:
+        values = {"TESTING": True, "data_dir": str(tmp_path), "queue.immediate": True}
+        values.update({k.replace("__", "."): v for k, v in settings.items()})
+        values.update(flask_config or {})
+        return create_app(values)
+
+    yield build
+    tasks.configure(app, tmp_path / "queue-restored.db", immediate=True)

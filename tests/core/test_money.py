@@ -15,8 +15,14 @@ def test_exponents():
 
 @pytest.mark.parametrize(
     ("amount", "currency", "minor"),
-    [("12.345", "USD", 1235), ("12.344", "USD", 1234), ("-0.005", "EUR", -1), ("99.5", "JPY", 100),
-     ("1.0005", "KWD", 1001), (7, "USD", 700)],
+    [
+        ("12.345", "USD", 1235),
+        ("12.344", "USD", 1234),
+        ("-0.005", "EUR", -1),
+        ("99.5", "JPY", 100),
+        ("1.0005", "KWD", 1001),
+        (7, "USD", 700),
+    ],
 )
 def test_to_minor_rounds_half_up(amount, currency, minor):
     assert to_minor(amount, currency) == minor

@@ -6,7 +6,6 @@ import sqlite3
 
 from flask import current_app
 
-from startvora import create_app
 from startvora.core import tasks
 
 
@@ -25,19 +24,14 @@ def test_heartbeat_is_recorded(app, db):
     assert tasks.consumer_last_seen() is not None
 
 
-def test_queued_mode_writes_to_the_data_folder(tmp_path, app):
-    other = create_app({"TESTING": True, "data_dir": str(tmp_path)})
-    try:
-        result = app_name()
-        assert tasks.queue_length() == 1
-        con = sqlite3.connect(tmp_path / "queue.db")
-        assert con.execute("SELECT count(*) FROM task").fetchone()[0] == 1
-        con.close()
-        # The consumer runs a task outside any request: the wrapper pushes the app context.
-        task = tasks.huey.dequeue()
-        tasks.huey.execute(task)
-        assert result.get() == "startvora"
-        assert other.extensions["startvora.huey"] is tasks.huey
-    finally:
-        # Give the queue back to the session app.
-        tasks.configure(app, tmp_path / "unused.db", immediate=True)
+def test_queued_mode_writes_to_the_data_folder(make_app, tmp_path):
+    other = make_app(queue__immediate=False)
+    result = app_name()
+    assert tasks.queue_length() == 1
+    con = sqlite3.connect(tmp_path / "queue.db")
+    assert con.execute("SELECT count(*) FROM task").fetchone()[0] == 1
+    con.close()
+    # The consumer runs a task outside any request: the wrapper pushes the app context.
+    tasks.huey.execute(tasks.huey.dequeue())
+    assert result.get() == "startvora"
+    assert other.extensions["startvora.huey"] is tasks.huey
