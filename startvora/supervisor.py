@@ -69,34 +69,43 @@ def schema_state(settings: Settings) -> SchemaState:
     return SchemaState(current=row[0] if row else None, heads=heads)
 
 
-def check_schema(settings: Settings, config_args: list[str]) -> None:
-    """Refuse an old or unknown schema, or upgrade it when auto_migrate is on."""
-    state = schema_state(settings)
-    if state.up_to_date:
-        return
-    if state.current is not None:
-        from alembic.script import ScriptDirectory
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
 
-        known = {
-            r.revision for r in ScriptDirectory(str(PACKAGE_DIR / "migrations")).walk_revisions()
-        }
-        if state.current not in known:
-            raise StartupError(
-                f"the database is at schema {state.current}, which this version of Startvora "
-                "does not know (it was written by a newer version); install that version again"
-            )
-    if settings.database.auto_migrate:
+    return {r.revision for r in ScriptDirectory(str(PACKAGE_DIR / "migrations")).walk_revisions()}
+
+
+def schema_problem(state: SchemaState, known: set[str]) -> str | None:
+    """What is wrong with the database's schema for this code, in one line, or None."""
+    if state.up_to_date:
+        return None
+    if state.current is None:
+        return "the database is not set up yet: run `startvora init` first"
+    if state.current not in known:
+        return (
+            f"the database is at schema {state.current}, which this version of Startvora "
+            "does not know (it was written by a newer version); install that version again"
+        )
+    return (
+        f"the database schema is behind ({state.current}, needs {', '.join(state.heads)}): "
+        "run `startvora init` to upgrade it, or set auto_migrate = true under [database]"
+    )
+
+
+def check_schema(settings: Settings, config_args: list[str]) -> None:
+    """Refuse an old or unknown schema, or upgrade an old one when auto_migrate is on."""
+    state = schema_state(settings)
+    problem = schema_problem(state, known_revisions())
+    if problem is None:
+        return
+    upgradable = state.current is None or state.current in known_revisions()
+    if settings.database.auto_migrate and upgradable:
         log.info("upgrading the database schema (auto_migrate is on)")
         result = subprocess.run([sys.executable, "-m", "startvora", *config_args, "init"])
         if result.returncode != 0:
             raise StartupError("the automatic database upgrade failed; see the messages above")
         return
-    if state.current is None:
-        raise StartupError("the database is not set up yet: run `startvora init` first")
-    raise StartupError(
-        f"the database schema is behind ({state.current}, needs {', '.join(state.heads)}): "
-        "run `startvora init` to upgrade it, or set auto_migrate = true under [database]"
-    )
+    raise StartupError(problem)
 
 
 def check_port(host: str, port: int) -> None:

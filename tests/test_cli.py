@@ -1,0 +1,136 @@
+"""The `startvora` command: init, demo, config checks, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from startvora.supervisor import SchemaState, schema_problem
+
+
+def startvora(*args: str, data: Path, env: dict[str, str] | None = None, timeout: int = 60):
+    full_env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "STARTVORA_DATA": str(data),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "startvora", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def one_line_error(result) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_init_creates_then_upgrades(tmp_path):
+    first = startvora("init", data=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Database ready" in first.stdout
+    con = sqlite3.connect(tmp_path / "startvora.db")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+    con.close()
+    again = startvora("init", data=tmp_path)
+    assert again.returncode == 0 and "Database ready" in again.stdout
+
+
+def test_demo_is_deterministic_and_prints_the_sign_in(tmp_path):
+    names = []
+    for run in ("a", "b"):
+        data = tmp_path / run
+        assert startvora("init", data=data).returncode == 0
+        result = startvora("demo", "--size", "small", "--seed", "7", data=data)
+        assert result.returncode == 0, result.stderr
+        assert "Sign in as owner@demo.example.com with the password" in result.stdout
+        con = sqlite3.connect(data / "startvora.db")
+        names.append(con.execute("SELECT name, email FROM auth_users ORDER BY id").fetchall())
+        con.close()
+    assert names[0] == names[1] and len(names[0]) == 15
+    again = startvora("demo", data=tmp_path / "a")
+    assert "exists already" in one_line_error(again)
+    more = startvora("demo", "--org", "demo", "--seed", "8", data=tmp_path / "a")
+    assert more.returncode == 0 and "14 members" in more.stdout
+    assert "no organization" in one_line_error(
+        startvora("demo", "--org", "nope", data=tmp_path / "a")
+    )
+
+
+def test_demo_needs_an_initialised_database(tmp_path):
+    assert "startvora init" in one_line_error(startvora("demo", data=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[server\nport = 1", "not valid TOML"),
+        ("[server]\nport = 'x'\n", "server.port: must be a whole number"),
+        ("[server]\nspeed = 3\n", "server.speed: unknown setting"),
+    ],
+)
+def test_bad_config_is_one_line(tmp_path, content, fragment):
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    line = one_line_error(startvora("--config", str(config), "serve", data=tmp_path))
+    assert line.startswith("startvora: configuration error:") and fragment in line
+
+
+def test_bad_environment_value_is_one_line(tmp_path):
+    result = startvora("check-config", data=tmp_path, env={"STARTVORA_LOG__LEVEL": "chatty"})
+    assert "log.level" in one_line_error(result)
+
+
+def test_unwritable_data_folder_is_one_line(tmp_path):
+    assert "cannot be created" in one_line_error(startvora("init", data=Path("/proc/self/x")))
+
+
+def test_serve_refuses_an_uninitialised_database(tmp_path):
+    line = one_line_error(startvora("serve", "--port", "1", data=tmp_path))
+    assert "run `startvora init` first" in line
+
+
+def test_serve_refuses_a_schema_from_a_newer_version(tmp_path):
+    assert startvora("init", data=tmp_path).returncode == 0
+    con = sqlite3.connect(tmp_path / "startvora.db")
+    con.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    con.commit()
+    con.close()
+    line = one_line_error(startvora("serve", data=tmp_path))
+    assert "does not know" in line
+
+
+def test_schema_behind_names_the_fix():
+    state = SchemaState(current="aaa", heads=("bbb",))
+    problem = schema_problem(state, {"aaa", "bbb"})
+    assert "behind (aaa, needs bbb)" in problem and "run `startvora init`" in problem
+    assert schema_problem(SchemaState(current="bbb", heads=("bbb",)), {"bbb"}) is None
+
+
+def test_serve_refuses_a_port_in_use(tmp_path):
+    assert startvora("init", data=tmp_path).returncode == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        line = one_line_error(startvora("serve", "--port", str(port), data=tmp_path))
+    assert f"port {port} on 127.0.0.1 is already in use" in line
+
+
+def test_worker_refuses_immediate_mode(tmp_path):
+    result = startvora("worker", data=tmp_path, env={"STARTVORA_QUEUE__IMMEDIATE": "true"})
+    assert "queue.immediate is on" in result.stderr
