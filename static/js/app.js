@@ -84,11 +84,10 @@
   function updateBulk(container) {
     var boxes = container.querySelectorAll("input[name='ids']");
     var checked = container.querySelectorAll("input[name='ids']:checked").length;
-    var all = container.querySelector("[data-select-all]");
-    if (all) {
+    container.querySelectorAll("[data-select-all]").forEach(function (all) {
       all.checked = boxes.length > 0 && checked === boxes.length;
       all.indeterminate = checked > 0 && checked < boxes.length;
-    }
+    });
     var bar = container.querySelector("[data-bulk-bar]");
     var summary = container.querySelector("[data-list-summary]");
     if (bar) bar.hidden = checked === 0;
