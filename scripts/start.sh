@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Start Startvora from this checkout with the built-in defaults (data in ./data):
+#   ./scripts/start.sh [--host 0.0.0.0] [--port 8000] [--workers 2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_bootstrap.sh
+bootstrap "" ""
+.venv/bin/startvora init
+exec .venv/bin/startvora serve "$@"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install what the tests need (Debian's chromium included) and run the whole suite:
+# lint, format check, then every test. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_bootstrap.sh
+bootstrap "[test]" "chromium fonts-dejavu-core"
+echo "ruff check"; .venv/bin/ruff check .
+echo "ruff format --check"; .venv/bin/ruff format --check .
+exec .venv/bin/python -m pytest "$@"
