@@ -1,120 +1,22 @@
-"""Startvora: a self-hosted business platform in one Flask application."""
+"""Startvora: a self-hosted business platform in one Flask application.
+
+This module stays import-light: `startvora serve` reads settings without loading Flask.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from importlib import import_module
-from pathlib import Path
-from typing import Any
-
-from flask import Flask, g, url_for
+from typing import TYPE_CHECKING, Any
 
 from startvora.version import __version__
 
-# Every domain package, in registration order. Each has a register(app).
-DOMAINS = (
-    "startvora.auth",
-    "startvora.orgs",
-)
+if TYPE_CHECKING:
+    from flask import Flask
+
+__all__ = ["__version__", "create_app"]
 
 
-def create_app(
-    overrides: Mapping[str, Any] | None = None, config_file: Path | str | None = None
-) -> Flask:
-    """Build the application.
+def create_app(*args: Any, **kwargs: Any) -> Flask:
+    """Build the application; see startvora.app.create_app."""
+    from startvora.app import create_app as build
 
-    :param overrides: lower-case dotted keys (`server.port`) override settings; upper-case keys
-        (`TESTING`) go straight into Flask's config.
-    :param config_file: a TOML file; default STARTVORA_CONFIG or config/startvora.toml.
-    """
-    from startvora.config import load_settings
-    from startvora.core import (
-        datadir,
-        errors,
-        health,
-        htmx,
-        i18n,
-        logs,
-        registry,
-        security,
-        tasks,
-        tenancy,
-    )
-    from startvora.core import db as core_db
-    from startvora.extensions import csrf, db, login_manager, migrate
-    from startvora.paths import PACKAGE_DIR, resource_dir
-
-    overrides = dict(overrides or {})
-    flask_config = {k: v for k, v in overrides.items() if k.isupper()}
-    settings = load_settings(config_file, {k: v for k, v in overrides.items() if not k.isupper()})
-    data = datadir.prepare(settings)
-
-    app = Flask(
-        "startvora",
-        template_folder=str(resource_dir("templates")),
-        static_folder=str(resource_dir("static")),
-        instance_path=str(data),
-    )
-    app.extensions["startvora.settings"] = settings
-    app.config.update(
-        SECRET_KEY=datadir.secret_key(settings),
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SESSION_COOKIE_NAME="startvora_session",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.security.secure_cookies,
-        REMEMBER_COOKIE_NAME="startvora_remember",
-        REMEMBER_COOKIE_DURATION=dt.timedelta(days=settings.security.session_days),
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.security.secure_cookies,
-        WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
-        SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
-    )
-    app.config.update(flask_config)
-    if not app.testing:
-        logs.setup(settings)
-    if settings.security.trusted_proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = settings.security.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-
-    core_db.configure_sqlite(settings.database.busy_timeout_ms)
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    i18n.init_app(app, settings.i18n.default_locale)
-    tasks.configure(app, data / "queue.db", immediate=settings.queue.immediate)
-
-    registry.init_app(app)
-    tenancy.init_app(app)
-    htmx.init_app(app)
-    security.init_app(app)
-    errors.init_app(app)
-    app.register_blueprint(health.bp)
-    _template_helpers(app)
-
-    for name in DOMAINS:
-        import_module(name).register(app)
-    return app
-
-
-def _template_helpers(app: Flask) -> None:
-    from startvora.core.permissions import ROLE_LABELS, can
-
-    @app.context_processor
-    def _globals() -> dict[str, Any]:
-        return {"org": g.get("org"), "membership": g.get("membership"), "version": __version__}
-
-    def static_url(filename: str) -> str:
-        """Static file URL that changes with each release, so browsers can cache for long."""
-        return url_for("static", filename=filename, v=__version__)
-
-    def role_label(role: str) -> str:
-        return str(ROLE_LABELS.get(role, role))
-
-    app.jinja_env.globals.update(can=can, static_url=static_url, role_label=role_label)
+    return build(*args, **kwargs)

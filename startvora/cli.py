@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask.cli import ScriptInfo
 
 from startvora.config import ENV_PREFIX, ConfigError, load_settings
 from startvora.version import __version__
@@ -44,7 +43,6 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
     if config_file is not None:
         # Children (gunicorn, the consumer) inherit it through the environment.
         os.environ[ENV_PREFIX + "CONFIG"] = str(config_file.resolve())
-    ctx.obj = ScriptInfo(create_app=_app, set_debug_flag=False)
 
 
 def _config_args() -> list[str]:
@@ -92,9 +90,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @cli.command()
 def worker() -> None:
     """Run only the background job consumer."""
+    from startvora import create_app
     from startvora.core.tasks import huey
 
-    app = _app()
+    app = create_app(migrations=False)
     settings = app.extensions["startvora.settings"]
     if huey.immediate:
         raise UserFacingError("queue.immediate is on: jobs run inline, there is nothing to consume")
@@ -184,14 +183,32 @@ def check_config() -> None:
     click.echo(f"Settings are valid. Data folder: {settings.data_path}")
 
 
-def _add_migrate_commands() -> None:
-    from flask_migrate.cli import db as db_group
+class MigrationsGroup(click.Group):
+    """`startvora db ...`: Flask-Migrate's commands, imported only when used.
 
-    db_group.help = "Database migrations (Alembic): upgrade, downgrade, current, check, revision."
-    cli.add_command(db_group, "db")
+    Loading them lazily keeps Flask and Alembic out of `startvora serve`, the supervisor.
+    """
+
+    def _commands(self) -> click.Group:
+        from flask_migrate.cli import db
+
+        return db
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._commands().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from flask.cli import ScriptInfo
+
+        ctx.obj = ScriptInfo(create_app=_app, set_debug_flag=False)
+        return self._commands().get_command(ctx, name)
 
 
-_add_migrate_commands()
+cli.add_command(
+    MigrationsGroup(
+        "db", help="Database migrations (Alembic): upgrade, downgrade, current, check, revision."
+    )
+)
 
 
 def main() -> None:

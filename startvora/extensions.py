@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -19,7 +18,16 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def __getattr__(name: str) -> object:
+    # Flask-Migrate pulls in Alembic: created on first use, so web workers never load it.
+    if name == "migrate":
+        from flask_migrate import Migrate
+
+        globals()["migrate"] = instance = Migrate()
+        return instance
+    raise AttributeError(name)

@@ -7,6 +7,7 @@ everything stops with an error. SIGTERM and SIGINT stop both children cleanly.
 
 from __future__ import annotations
 
+import ast
 import errno
 import logging
 import os
@@ -45,11 +46,35 @@ class SchemaState:
         return self.current is not None and self.current in self.heads
 
 
+def _revision_graph() -> dict[str, tuple[str, ...]]:
+    """Each migration's revision and the revisions it follows, read from the files.
+
+    Reading the two assignments keeps Alembic and SQLAlchemy out of the supervisor's memory.
+    """
+    graph: dict[str, tuple[str, ...]] = {}
+    for path in (PACKAGE_DIR / "migrations" / "versions").glob("*.py"):
+        values = {}
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                    values[target.id] = ast.literal_eval(node.value)
+        down = values.get("down_revision")
+        graph[values["revision"]] = (
+            tuple(down) if isinstance(down, tuple | list) else ((down,) if down else ())
+        )
+    return graph
+
+
+def known_revisions() -> set[str]:
+    return set(_revision_graph())
+
+
 def schema_state(settings: Settings) -> SchemaState:
     """The database's Alembic revision and the revisions this code needs, read without Flask."""
-    from alembic.script import ScriptDirectory
-
-    heads = tuple(ScriptDirectory(str(PACKAGE_DIR / "migrations")).get_heads())
+    graph = _revision_graph()
+    followed = {parent for parents in graph.values() for parent in parents}
+    heads = tuple(sorted(set(graph) - followed))
     if settings.database.url:
         # Another database server: the app checks it when it starts.
         return SchemaState(current=heads[0] if heads else None, heads=heads)
@@ -67,12 +92,6 @@ def schema_state(settings: Settings) -> SchemaState:
             return SchemaState(current=None, heads=heads)
         raise StartupError(f"database {db_file} cannot be read: {exc}") from None
     return SchemaState(current=row[0] if row else None, heads=heads)
-
-
-def known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {r.revision for r in ScriptDirectory(str(PACKAGE_DIR / "migrations")).walk_revisions()}
 
 
 def schema_problem(state: SchemaState, known: set[str]) -> str | None:

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from startvora import create_app
 
-app = create_app()
+app = create_app(migrations=False)
