@@ -115,13 +115,14 @@ def worker() -> None:
 @click.option("--org", "org_slug", help="Load into this organization (default: a new 'Demo').")
 def demo(size: str, seed: int, org_slug: str | None) -> None:
     """Load realistic demo data from every module."""
+    from startvora import create_app
     from startvora.auth import services as auth
     from startvora.core.registry import registry
     from startvora.extensions import db
     from startvora.orgs import services as orgs
     from startvora.orgs.models import Organization
 
-    app = _app()
+    app = create_app(migrations=False)
     with app.app_context():
         _require_schema(app)
         rng = random.Random(seed)

@@ -34,4 +34,6 @@ def setup(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(settings.log.level.upper())
+    # Alembic announces each of its plugins at INFO; only its migration steps are worth a line.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     root._startvora = True  # type: ignore[attr-defined]
