@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from startvora import create_app  # noqa: E402
 from startvora.auth import services as auth  # noqa: E402
+from startvora.core import tasks  # noqa: E402
 from startvora.core.registry import registry  # noqa: E402
 from startvora.extensions import db  # noqa: E402
 from startvora.orgs import services as orgs  # noqa: E402
@@ -54,6 +55,7 @@ def main() -> None:
                 gen.run(org, owner, "small", random.Random(1))
             db.session.commit()
             slug = org.slug
+            tasks.heartbeat()  # as a running consumer would
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
