@@ -54,6 +54,7 @@ def test_search_sort_and_pages(live_server, page):
 
     page.goto(base + "/o/acme/members?q=zzz")
     expect(page.get_by_role("heading", name="Nothing matches")).to_be_visible()
+    check_accessibility(page)
     page.go_back()
     expect(page).to_have_url(re.compile(r"/members"))
 
@@ -76,6 +77,7 @@ def test_bulk_remove_asks_first(live_server, page):
     dialog = page.locator("#confirm")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Remove the selected people")
+    check_accessibility(page)
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#members-list tbody tr")).to_have_count(3)
@@ -84,6 +86,7 @@ def test_bulk_remove_asks_first(live_server, page):
     dialog.get_by_role("button", name="Confirm").click()
     expect(page.locator(".toast")).to_contain_text("Removed 2 people.")
     expect(page.locator("#members-list tbody tr")).to_have_count(1)
+    check_accessibility(page)
     expect(page).to_have_url(re.compile(r"q=person"))
 
     page.locator("[data-select-all]:visible").check()
