@@ -104,6 +104,9 @@ def worker() -> None:
         initial_delay=0.1,
         max_delay=0.5,
         check_worker_health=True,
+        # SIGTERM (from `serve`, systemd or a container) lets running jobs finish.
+        graceful_signal="TERM",
+        shutdown_timeout=15,
     )
     log.info("background worker started with %d threads", settings.queue.workers)
     consumer.run()
@@ -177,6 +180,18 @@ def _require_schema(app: Any) -> None:
         raise UserFacingError("the database is not set up or is behind: run `startvora init`")
 
 
+@cli.command("schema-revision", hidden=True)
+def schema_revision() -> None:
+    """Print the database's schema revision (used by `serve` for non-SQLite databases)."""
+    from alembic.migration import MigrationContext
+
+    from startvora.extensions import db
+
+    app = _app()
+    with app.app_context(), db.engine.connect() as conn:
+        click.echo(MigrationContext.configure(conn).get_current_revision() or "")
+
+
 @cli.command("check-config")
 def check_config() -> None:
     """Load the settings and report the first problem, if any."""
@@ -223,3 +238,5 @@ def main() -> None:
         prefix = "configuration error" if isinstance(exc, ConfigError) else "error"
         click.echo(f"startvora: {prefix}: {exc}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -203,13 +203,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def default_config_file() -> Path | None:
-    """The TOML file to read when none is named: STARTVORA_CONFIG, else config/startvora.toml."""
+    """The TOML file to read when none is named: STARTVORA_CONFIG, else config/startvora.toml.
+
+    config/ is the checkout's, or for an installed copy the one in the current folder.
+    """
     named = os.environ.get(ENV_PREFIX + "CONFIG")
     if named:
         return Path(named)
-    from startvora.paths import resource_dir
+    from startvora.paths import checkout_root
 
-    candidate = resource_dir("config") / "startvora.toml"
+    candidate = (checkout_root() or Path.cwd()) / "config" / "startvora.toml"
     return candidate if candidate.is_file() else None
 
 
@@ -226,8 +229,12 @@ def load_settings(
     if path is not None:
         for key, raw in _flatten(_read_toml(path), str(path)).items():
             values[key] = _coerce(key, raw, from_text=False)
+        # A relative data folder in the file is relative to the file, not to where it runs.
+        if values.get("data_dir") and not Path(values["data_dir"]).expanduser().is_absolute():
+            values["data_dir"] = str(path.resolve().parent / values["data_dir"])
 
     known_env = {env_name(k): k for k in _KEYS if k != "data_dir"}
+    secrets_from_files: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "CONFIG", ENV_PREFIX + "DATA"):
             continue
@@ -240,11 +247,13 @@ def load_settings(
                 raw = Path(raw).read_text().strip()
             except OSError as exc:
                 raise ConfigError(key, f"{name} names a file that cannot be read: {exc}") from None
-            values[key] = _coerce(key, raw, from_text=True)
+            secrets_from_files[key] = _coerce(key, raw, from_text=True)
         elif name in known_env:
             values[known_env[name]] = _coerce(known_env[name], raw, from_text=True)
         else:
             raise ConfigError(name, "unknown environment setting")
+    # A *_FILE secret wins over the same secret given directly, whatever the variables' order.
+    values.update(secrets_from_files)
     if environ.get(ENV_PREFIX + "DATA"):
         values["data_dir"] = environ[ENV_PREFIX + "DATA"]
 
@@ -298,6 +307,11 @@ def _validate(settings: Settings) -> None:
     code = settings.i18n.default_currency
     if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
         raise ConfigError("i18n.default_currency", f"unknown ISO 4217 currency {code!r}")
+    db_url = settings.database.url
+    if db_url and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", db_url):
+        raise ConfigError(
+            "database.url", "must be an sqlite:// or postgresql:// URL (got another scheme)"
+        )
     url = settings.server.public_url
     if url and not re.match(r"^https?://[^\s/]+", url):
         raise ConfigError("server.public_url", f"must start with http:// or https:// (got {url!r})")

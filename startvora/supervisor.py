@@ -7,7 +7,6 @@ everything stops with an error. SIGTERM and SIGINT stop both children cleanly.
 
 from __future__ import annotations
 
-import ast
 import errno
 import logging
 import os
@@ -19,11 +18,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from types import FrameType
 
 from startvora.config import Settings
-from startvora.paths import PACKAGE_DIR, resource_dir
+from startvora.core import schema
+from startvora.core.schema import SchemaState, schema_problem
+from startvora.paths import resource_dir
 
 log = logging.getLogger("startvora.serve")
 
@@ -36,48 +36,19 @@ class StartupError(Exception):
     """Start-up cannot go on; the message is one line for the person at the console."""
 
 
-@dataclass(frozen=True)
-class SchemaState:
-    current: str | None
-    heads: tuple[str, ...]
-
-    @property
-    def up_to_date(self) -> bool:
-        return self.current is not None and self.current in self.heads
-
-
-def _revision_graph() -> dict[str, tuple[str, ...]]:
-    """Each migration's revision and the revisions it follows, read from the files.
-
-    Reading the two assignments keeps Alembic and SQLAlchemy out of the supervisor's memory.
-    """
-    graph: dict[str, tuple[str, ...]] = {}
-    for path in (PACKAGE_DIR / "migrations" / "versions").glob("*.py"):
-        values = {}
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-                if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                    values[target.id] = ast.literal_eval(node.value)
-        down = values.get("down_revision")
-        graph[values["revision"]] = (
-            tuple(down) if isinstance(down, tuple | list) else ((down,) if down else ())
-        )
-    return graph
-
-
-def known_revisions() -> set[str]:
-    return set(_revision_graph())
-
-
 def schema_state(settings: Settings) -> SchemaState:
     """The database's Alembic revision and the revisions this code needs, read without Flask."""
-    graph = _revision_graph()
-    followed = {parent for parents in graph.values() for parent in parents}
-    heads = tuple(sorted(set(graph) - followed))
+    heads = schema.heads()
     if settings.database.url:
-        # Another database server: the app checks it when it starts.
-        return SchemaState(current=heads[0] if heads else None, heads=heads)
+        # Another database server: ask a short-lived child, so this process stays small.
+        result = subprocess.run(
+            [sys.executable, "-m", "startvora", "schema-revision"],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise StartupError("the database cannot be reached; check database.url")
+        return SchemaState(current=result.stdout.strip() or None, heads=heads)
     db_file = settings.data_path / "startvora.db"
     if not db_file.exists():
         return SchemaState(current=None, heads=heads)
@@ -94,30 +65,13 @@ def schema_state(settings: Settings) -> SchemaState:
     return SchemaState(current=row[0] if row else None, heads=heads)
 
 
-def schema_problem(state: SchemaState, known: set[str]) -> str | None:
-    """What is wrong with the database's schema for this code, in one line, or None."""
-    if state.up_to_date:
-        return None
-    if state.current is None:
-        return "the database is not set up yet: run `startvora init` first"
-    if state.current not in known:
-        return (
-            f"the database is at schema {state.current}, which this version of Startvora "
-            "does not know (it was written by a newer version); install that version again"
-        )
-    return (
-        f"the database schema is behind ({state.current}, needs {', '.join(state.heads)}): "
-        "run `startvora init` to upgrade it, or set auto_migrate = true under [database]"
-    )
-
-
 def check_schema(settings: Settings, config_args: list[str]) -> None:
     """Refuse an old or unknown schema, or upgrade an old one when auto_migrate is on."""
     state = schema_state(settings)
-    problem = schema_problem(state, known_revisions())
+    problem = schema_problem(state, schema.known_revisions())
     if problem is None:
         return
-    upgradable = state.current is None or state.current in known_revisions()
+    upgradable = state.current is None or state.current in schema.known_revisions()
     if settings.database.auto_migrate and upgradable:
         log.info("upgrading the database schema (auto_migrate is on)")
         result = subprocess.run([sys.executable, "-m", "startvora", *config_args, "init"])
@@ -193,6 +147,7 @@ class Supervisor:
         self.web: subprocess.Popen[bytes] | None = None
         self.consumer: subprocess.Popen[bytes] | None = None
         self.consumer_restarts = 0
+        self.failed = False
 
     def web_command(self) -> list[str]:
         bind = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -227,11 +182,13 @@ class Supervisor:
         host = wildcard.get(self.host, self.host)
         url = f"http://{'[' + host + ']' if ':' in host else host}:{self.port}/healthz"
         deadline = time.monotonic() + READY_TIMEOUT_S
+        # No proxy: http_proxy in the environment must not answer for our own server.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         while time.monotonic() < deadline and not self.stopping:
             if self.web is not None and self.web.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(url, timeout=2):
+                with opener.open(url, timeout=2):
                     return True
             except urllib.error.HTTPError:
                 return True
@@ -253,9 +210,10 @@ class Supervisor:
         elif not self.stopping:
             log.error("the web server did not start; see the messages above")
             self.stopping = True
+            self.failed = True
         backoff = 1.0
         next_start = started = time.monotonic()
-        code = 0
+        code = 1 if self.failed else 0
         while not self.stopping:
             time.sleep(0.2)
             if self.web.poll() is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from startvora.supervisor import SchemaState, schema_problem
+from startvora.core.schema import SchemaState, schema_problem
 
 
 def startvora(*args: str, data: Path, env: dict[str, str] | None = None, timeout: int = 60):

@@ -119,3 +119,43 @@ def test_data_folder_inside_a_file(tmp_path):
     settings = load(tmp_path, env={"STARTVORA_DATA": str(blocker / "data")})
     with pytest.raises(datadir.DataDirError, match="cannot be created"):
         datadir.prepare(settings)
+
+
+def test_a_file_secret_wins_whatever_the_order(tmp_path):
+    secret = tmp_path / "s"
+    secret.write_text("f" * 40)
+    for env in (
+        {"STARTVORA_SECRET_KEY": "d" * 40, "STARTVORA_SECRET_KEY_FILE": str(secret)},
+        {"STARTVORA_SECRET_KEY_FILE": str(secret), "STARTVORA_SECRET_KEY": "d" * 40},
+    ):
+        assert load(tmp_path, env=env).secret_key == "f" * 40
+
+
+def test_relative_data_dir_is_relative_to_the_file(tmp_path):
+    config = tmp_path / "etc" / "startvora.toml"
+    config.parent.mkdir()
+    config.write_text('data_dir = "../var"\n')
+    settings = load_settings(config, environ={})
+    assert settings.data_path == (tmp_path / "var").resolve()
+
+
+@pytest.mark.parametrize("url", ["garbage", "mysql://x/y", "http://db"])
+def test_database_url_must_be_supported(tmp_path, url):
+    with pytest.raises(ConfigError, match=r"database\.url"):
+        load(tmp_path, env={"STARTVORA_DATABASE__URL": url})
+
+
+def test_secret_key_is_the_same_for_processes_starting_together(tmp_path):
+    import threading
+
+    settings = load(tmp_path)
+    datadir.prepare(settings)
+    keys = []
+    threads = [
+        threading.Thread(target=lambda: keys.append(datadir.secret_key(settings))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(keys)) == 1 and len(keys) == 8

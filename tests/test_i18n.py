@@ -63,3 +63,13 @@ def test_catalogue_is_current(tmp_path):
     )
     committed = (ROOT / "startvora" / "translations" / "messages.pot").read_text()
     assert out.read_text() == committed, "run scripts/update_catalogue.sh"
+
+
+def test_translation_and_formatting_work_outside_a_request(app):
+    import datetime as dt
+
+    from flask_babel import format_datetime, gettext
+
+    with app.app_context():
+        assert gettext("Home") == "Home"
+        assert "2026" in format_datetime(dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC))

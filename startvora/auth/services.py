@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from startvora.auth.models import User
@@ -15,6 +17,31 @@ from startvora.extensions import db
 @cache
 def _dummy_hash() -> str:
     return generate_password_hash("not a real password", method="scrypt")
+
+
+class SetupDoneError(Exception):
+    """Someone completed the first-run setup already."""
+
+
+def set_up_first_run(
+    org_name: str, name: str, email: str, password: str, locale: str, timezone: str, currency: str
+) -> tuple[User, Any]:
+    """Create the first organization and its owner, unless an account exists by now."""
+    from startvora.orgs import services as orgs
+
+    if any_user_exists():
+        raise SetupDoneError()
+    try:
+        user = create_user(email, name, password)
+    except (ValueError, IntegrityError):
+        raise SetupDoneError() from None
+    # Counted after our insert holds the write lock: of two setups racing, only one stays.
+    if db.session.execute(db.select(func.count(User.id))).scalar_one() > 1:
+        raise SetupDoneError()
+    org = orgs.create_organization(
+        org_name, owner=user, locale=locale, timezone=timezone, currency=currency
+    )
+    return user, org
 
 
 def any_user_exists() -> bool:

@@ -22,7 +22,7 @@ _OPEN_ENDPOINTS = {"static", "health.healthz", "auth.setup"}
 
 def _safe_next(target: str | None) -> str | None:
     """Only same-site paths are followed after sign-in."""
-    if not target:
+    if not target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -48,8 +48,6 @@ def init_first_run_gate(app: Flask) -> None:
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Any:
     """Create the first organization and its owner; only while no account exists."""
-    from startvora.orgs import services as orgs
-
     if services.any_user_exists():
         abort(404)
     errors = FormErrors()
@@ -58,15 +56,20 @@ def setup() -> Any:
         values = form_data(request.form, ("org_name", "name", "email", "password"))
         data, errors = parse(schemas.SetupIn, values)
         if data is not None:
-            settings = current_app.extensions["startvora.settings"]
-            user = services.create_user(data.email, data.name, data.password)
-            org = orgs.create_organization(
-                data.org_name,
-                owner=user,
-                locale=settings.i18n.default_locale,
-                timezone=settings.i18n.default_timezone,
-                currency=settings.i18n.default_currency,
-            )
+            i18n = current_app.extensions["startvora.settings"].i18n
+            try:
+                user, org = services.set_up_first_run(
+                    data.org_name,
+                    data.name,
+                    data.email,
+                    data.password,
+                    i18n.default_locale,
+                    i18n.default_timezone,
+                    i18n.default_currency,
+                )
+            except services.SetupDoneError:
+                db.session.rollback()
+                return redirect_to(url_for("auth.sign_in"), _("Setup is already done."), "info")
             db.session.commit()
             login_user(user)
             return redirect_to(

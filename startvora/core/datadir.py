@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -36,18 +37,25 @@ def secret_key(settings: Settings) -> str:
             raise ConfigError("secret_key", "must be at least 32 characters long")
         return settings.secret_key
     key_file = settings.data_path / "secret_key"
+    if not key_file.exists():
+        # Written whole to a private file, then linked into place: a process starting at the
+        # same moment sees either no key or the complete one, and only one key ever wins.
+        value = secrets.token_urlsafe(48)
+        temp = key_file.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(value + "\n")
+            with contextlib.suppress(FileExistsError):  # another process won the race
+                os.link(temp, key_file)
+        except OSError as exc:
+            raise DataDirError(f"{key_file} cannot be created: {exc.strerror}") from None
+        finally:
+            temp.unlink(missing_ok=True)
     try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
         value = key_file.read_text().strip()
-        if len(value) < 32:
-            raise DataDirError(
-                f"{key_file} is too short; delete it to generate a new one"
-            ) from None
-        return value
     except OSError as exc:
-        raise DataDirError(f"{key_file} cannot be created: {exc.strerror}") from None
-    value = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
+        raise DataDirError(f"{key_file} cannot be read: {exc.strerror}") from None
+    if len(value) < 32:
+        raise DataDirError(f"{key_file} is too short; delete it to generate a new one")
     return value

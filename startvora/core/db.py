@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -30,11 +30,24 @@ def configure_sqlite(busy_timeout_ms: int) -> None:
     BUSY_TIMEOUT_MS = busy_timeout_ms
 
 
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def folded(expr: Any) -> Any:
+    """An SQL expression folded for case-insensitive search and sort, in any language."""
+    if db.engine.dialect.name == "sqlite":
+        return func.sv_fold(expr)
+    return func.lower(expr)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The listener is global; only SQLite connections get the pragmas.
     if not isinstance(dbapi_conn, sqlite3.Connection):
         return
+    # SQLite's lower() and LIKE fold ASCII only; searches use Python's full case folding.
+    dbapi_conn.create_function("sv_fold", 1, _fold, deterministic=True)
     cur = dbapi_conn.cursor()
     try:
         cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from startvora.core.htmx import trigger
+from startvora.core.htmx import is_htmx, trigger
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +34,26 @@ def _wants_json() -> bool:
     )
 
 
-def render_error(status: int, detail: str | None = None) -> Any:
+def render_error(status: int, detail: str | None = None) -> Response:
+    """The error as a problem document (API), a toast (htmx) or a page in the layout."""
     title, text = _messages().get(status, (_("Error"), _("The request failed.")))
     detail = detail or text
     if _wants_json():
         response = jsonify(type="about:blank", title=title, status=status, detail=detail)
         response.mimetype = "application/problem+json"
-        response.status_code = status
-        return response
-    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true":
+    elif is_htmx():
         response = jsonify(error=detail)
-        response.status_code = status
-        return trigger(response, "showToast", {"message": f"{title}: {detail}", "level": "error"})
-    try:
-        body = render_template("errors/error.html", status=status, title=title, detail=detail)
-    except Exception:
-        # The layout itself failed (a broken database, say): answer plainly rather than not at all.
-        log.exception("error page could not be rendered")
-        body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
-    return body, status
+        trigger(response, "showToast", {"message": f"{title}: {detail}", "level": "error"})
+    else:
+        try:
+            body = render_template("errors/error.html", status=status, title=title, detail=detail)
+        except Exception:
+            # The layout itself failed (a broken database, say): answer plainly, not at all.
+            log.exception("error page could not be rendered")
+            body = f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+        response = make_response(body)
+    response.status_code = status
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -64,13 +65,10 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> Any:
         if exc.code is None or exc.code < 400:
             return exc
+        response = render_error(exc.code)
         if exc.code == 405:
-            response = render_error(405)
-            if isinstance(response, tuple):
-                body, status = response
-                return body, status, {"Allow": ", ".join(exc.valid_methods or [])}
-            return response
-        return render_error(exc.code)
+            response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+        return response
 
     @app.errorhandler(InternalServerError)
     def _server_error(exc: InternalServerError) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from startvora.core import tasks
+from startvora.core import schema, tasks
 from startvora.extensions import db
 from startvora.version import __version__
 
@@ -21,14 +21,18 @@ HEARTBEAT_STALE_S = 300
 
 def _check_database() -> dict[str, Any]:
     try:
-        db.session.execute(text("SELECT 1"))
-        return {"ok": True}
+        current = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except Exception as exc:  # the point is to report any failure
         db.session.rollback()
         return {"ok": False, "error": exc.__class__.__name__}
+    if current not in schema.heads():
+        return {"ok": False, "schema": current, "error": "schema is not current"}
+    return {"ok": True, "schema": current}
 
 
 def _check_queue() -> dict[str, Any]:
+    if tasks.huey.immediate:
+        return {"ok": True, "immediate": True}
     try:
         pending = tasks.queue_length()
         last_seen = tasks.consumer_last_seen()
@@ -36,7 +40,9 @@ def _check_queue() -> dict[str, Any]:
         return {"ok": False, "error": exc.__class__.__name__}
     age = None if last_seen is None else round(time.time() - last_seen, 1)
     result: dict[str, Any] = {"ok": True, "pending": pending, "consumer_seen_s_ago": age}
-    if age is not None and age > HEARTBEAT_STALE_S:
+    if age is None:
+        result.update(ok=False, error="consumer not running")
+    elif age > HEARTBEAT_STALE_S:
         result.update(ok=False, error="consumer stopped")
     return result
 

@@ -9,11 +9,16 @@ from flask import Response, flash, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
 
+def from_htmx() -> bool:
+    """Any request sent by htmx, including boosted navigations."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def is_htmx() -> bool:
     """An in-page htmx request (not a boosted navigation or a history restore)."""
     headers = request.headers
     return (
-        headers.get("HX-Request") == "true"
+        from_htmx()
         and headers.get("HX-Boosted") != "true"
         and headers.get("HX-History-Restore-Request") != "true"
     )
@@ -32,8 +37,11 @@ def render(template: str, *, block: str | None = None, status: int = 200, **ctx:
 
 def trigger(response: Response, event: str, detail: Any = True) -> Response:
     """Add one event to the response's HX-Trigger header, keeping any already there."""
-    current = response.headers.get("HX-Trigger")
-    events: dict[str, Any] = json.loads(current) if current else {}
+    current = response.headers.get("HX-Trigger", "")
+    try:
+        events: dict[str, Any] = json.loads(current) if current else {}
+    except ValueError:  # the plain form: "eventA, eventB"
+        events = {name.strip(): True for name in current.split(",") if name.strip()}
     events[event] = detail
     response.headers["HX-Trigger"] = json.dumps(events)
     return response
@@ -41,7 +49,7 @@ def trigger(response: Response, event: str, detail: Any = True) -> Response:
 
 def toast(response: Response, message: str, level: str = "success") -> Response:
     """Show a toast: through HX-Trigger for htmx, or as a flashed message on the next page."""
-    if request.headers.get("HX-Request") == "true" and response.status_code < 300:
+    if from_htmx() and response.status_code < 300:
         return trigger(response, "showToast", {"message": str(message), "level": level})
     flash(str(message), level)
     return response
@@ -51,7 +59,7 @@ def redirect_to(url: str, message: str | None = None, level: str = "success") ->
     """Redirect that htmx follows as a full navigation (HX-Redirect) and browsers as a 303."""
     if message:
         flash(str(message), level)
-    if request.headers.get("HX-Request") == "true":
+    if from_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
         return response
@@ -65,6 +73,5 @@ def init_app(app: Any) -> None:
 
     @app.after_request
     def _vary(response: Response) -> Response:
-        if request.headers.get("HX-Request"):
-            response.vary.add("HX-Request")
+        response.vary.add("HX-Request")
         return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from babel import Locale
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 
@@ -20,13 +20,18 @@ def available_locales() -> list[str]:
 
 
 def select_locale() -> str:
-    """Person's choice, then organization's, then the browser's, then the default."""
+    """Person's choice, then organization's, then the browser's, then the default.
+
+    Outside a request (tasks, the CLI) only the organization on g and the default count.
+    """
+    settings = current_app.extensions["startvora.settings"]
+    org = g.get("org")
+    if not has_request_context():
+        return org.locale if org is not None else settings.i18n.default_locale
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
-    org = g.get("org")
     if org is not None:
         return org.locale
-    settings = current_app.extensions["startvora.settings"]
     return request.accept_languages.best_match(available_locales()) or (
         settings.i18n.default_locale
     )

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, abort, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
+from startvora.core.htmx import from_htmx
 from startvora.extensions import db, login_manager
 
 M = TypeVar("M")
@@ -15,7 +16,7 @@ M = TypeVar("M")
 def unauthorized() -> Any:
     """HTML gets the sign-in page, htmx an HX-Redirect, JSON a 401."""
     target = url_for("auth.sign_in", next=request.full_path.rstrip("?"))
-    if request.headers.get("HX-Request") == "true":
+    if from_htmx():
         response = jsonify(error="sign-in required")
         response.status_code = 401
         response.headers["HX-Redirect"] = target

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
 from startvora.auth.models import User
@@ -75,11 +78,24 @@ def role_counts(org: Organization) -> dict[str, int]:
     return {role: count for role, count in rows}
 
 
-class MemberRemovalError(ValueError):
-    """Removing these people would break a rule; the message says which."""
+class MemberRuleError(ValueError):
+    """A change to the members would break a rule; `message` says which, for people."""
+
+    message: Any = ""
+
+    def __init__(self) -> None:
+        super().__init__(str(self.message))
 
 
-def remove_members(org: Organization, actor_role: str, membership_ids: list[int]) -> int:
+class OwnerOnlyError(MemberRuleError):
+    message = _l("Only an owner can remove or change an owner.")
+
+
+class LastOwnerError(MemberRuleError):
+    message = _l("An organization needs at least one owner; make someone else owner first.")
+
+
+def remove_members(org: Organization, actor: Membership, membership_ids: list[int]) -> int:
     """Remove people from an organization. Only owners remove owners; one owner always stays."""
     memberships = list(
         db.session.execute(
@@ -88,12 +104,13 @@ def remove_members(org: Organization, actor_role: str, membership_ids: list[int]
             )
         ).scalars()
     )
-    owners_removed = sum(1 for m in memberships if m.role == "owner")
-    if owners_removed and actor_role != "owner":
-        raise MemberRemovalError("only an owner can remove an owner")
-    if owners_removed and role_counts(org).get("owner", 0) - owners_removed < 1:
-        raise MemberRemovalError("an organization keeps at least one owner")
+    if any(m.role == "owner" for m in memberships) and actor.role != "owner":
+        raise OwnerOnlyError()
     for membership in memberships:
         db.session.delete(membership)
     db.session.flush()
+    # Counted after the delete, inside the write transaction: two owners removing each other
+    # at the same moment cannot both pass.
+    if role_counts(org).get("owner", 0) < 1:
+        raise LastOwnerError()
     return len(memberships)

@@ -13,6 +13,7 @@ from sqlalchemy import func
 
 from startvora.auth.models import User
 from startvora.core import listview
+from startvora.core.db import folded
 from startvora.core.htmx import redirect_to, render
 from startvora.core.permissions import ROLE_LABELS, ROLES, require
 from startvora.core.registry import visible_widgets
@@ -75,8 +76,8 @@ def _members_spec() -> listview.ListSpec:
         query=query,
         id=Membership.id,
         columns=[
-            listview.Column("name", _l("Name"), sort=func.lower(User.name)),
-            listview.Column("email", _l("Email"), sort=func.lower(User.email), hide_on_phone=True),
+            listview.Column("name", _l("Name"), sort=folded(User.name)),
+            listview.Column("email", _l("Email"), sort=folded(User.email), hide_on_phone=True),
             listview.Column("role", _l("Role"), sort=Membership.role),
             listview.Column(
                 "joined", _l("Joined"), sort=Membership.created_at, align="end", hide_on_phone=True
@@ -127,15 +128,10 @@ def members_remove() -> Any:
         return redirect_to(back, _("Select at least one person first."), "warning")
     own_id, org_name = g.membership.id, g.org.name
     try:
-        removed = services.remove_members(g.org, g.membership.role, ids)
-    except services.MemberRemovalError as exc:
-        messages = {
-            "only an owner can remove an owner": _("Only an owner can remove an owner."),
-            "an organization keeps at least one owner": _(
-                "An organization needs at least one owner; make someone else owner first."
-            ),
-        }
-        return redirect_to(back, messages.get(str(exc), str(exc)), "error")
+        removed = services.remove_members(g.org, g.membership, ids)
+    except services.MemberRuleError as exc:
+        db.session.rollback()
+        return redirect_to(back, str(exc.message), "error")
     db.session.commit()
     if own_id in ids:
         return redirect_to(url_for("home.home"), _("You left %(org)s.", org=org_name))

@@ -115,6 +115,8 @@ def test_htmx_sign_in_gets_a_fragment_or_a_redirect(client, people, csrf_token):
         ("https://evil.example/", "/home"),
         ("//evil.example/x", "/home"),
         ("javascript:alert(1)", "/home"),
+        ("/\\evil.example", "/home"),
+        ("/\tevil", "/home"),
     ],
 )
 def test_next_only_follows_local_paths(client, people, csrf_token, target, expected):
@@ -155,3 +157,59 @@ def test_unauthenticated_answers(client, people):
     assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/sign-in")
     api = client.get("/o/acme/", headers={"Accept": "application/json"})
     assert api.status_code == 401 and api.mimetype == "application/problem+json"
+
+
+def test_htmx_sign_in_never_redirects_off_site(client, people, csrf_token):
+    response = client.post(
+        "/sign-in",
+        query_string={"next": "/\\evil.example"},
+        headers={"HX-Request": "true"},
+        data={"csrf_token": csrf_token(), "email": people.alice.email, "password": PASSWORD},
+    )
+    assert response.headers["HX-Redirect"] == "/home"
+
+
+def test_passwords_are_taken_exactly_as_typed(client, db, csrf_token):
+    from tests import factories
+
+    user = factories.make_user(password="  spaced out pw  ")
+    _db.session.commit()
+    token = csrf_token()
+    trimmed = client.post(
+        "/sign-in", data={"csrf_token": token, "email": user.email, "password": "spaced out pw"}
+    )
+    assert trimmed.status_code == 422
+    exact = client.post(
+        "/sign-in", data={"csrf_token": token, "email": user.email, "password": "  spaced out pw  "}
+    )
+    assert exact.status_code == 303
+
+
+def test_concurrent_setups_make_one_organization(app, db):
+    import threading
+
+    from startvora.auth import services
+
+    results = []
+
+    def attempt(n: int) -> None:
+        with app.app_context():
+            try:
+                services.set_up_first_run(
+                    f"Org {n}", "Owner", f"o{n}@x.test", "long password", "en", "UTC", "USD"
+                )
+                _db.session.commit()
+                results.append("created")
+            except services.SetupDoneError:
+                _db.session.rollback()
+                results.append("refused")
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("created") == 1
+    assert _db.session.execute(_db.select(_db.func.count(Organization.id))).scalar_one() == 1

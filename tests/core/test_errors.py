@@ -65,3 +65,9 @@ def test_server_error_page_in_the_layout(make_app):
     assert response.status_code == 500
     assert "Something went wrong" in html and 'class="sidebar"' in html
     assert "kaboom" not in html
+
+
+def test_htmx_405_keeps_allow(client, people, login):
+    login(people.alice)
+    response = client.get("/o/acme/members/remove", headers={"HX-Request": "true"})
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]

@@ -37,10 +37,26 @@ def test_broken_database_fails(make_app, tmp_path):
     assert body["status"] == "failing" and body["checks"]["database"]["ok"] is False
 
 
-def test_stale_consumer_fails(client):
+def test_a_missing_or_stale_consumer_fails(make_app):
+    client = make_app(queue__immediate=False).test_client()
+
+    def queue():
+        response = client.get("/healthz")
+        assert response.status_code == 503  # the database of this app is not set up either
+        return response.get_json()["checks"]["queue"]
+
+    assert queue()["error"] == "consumer not running"
     tasks.huey.storage.put_data(tasks.HEARTBEAT_KEY, repr(time.time() - 3600).encode())
+    assert queue()["error"] == "consumer stopped"
+    tasks.heartbeat.call_local()  # what the consumer runs each minute
+    assert queue()["ok"] is True
+
+
+def test_a_schema_behind_fails(client, db):
+    from sqlalchemy import text
+
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    db.session.commit()
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.get_json()["checks"]["queue"]["error"] == "consumer stopped"
-    tasks.heartbeat()
-    assert client.get("/healthz").status_code == 200
+    assert response.get_json()["checks"]["database"]["error"] == "schema is not current"

@@ -48,3 +48,22 @@ def test_render_without_block_is_always_full(app: Flask, db):
     with app.test_request_context(headers={"HX-Request": "true"}):
         response = render("errors/error.html", status=404, title="t", detail="d")
         assert "<html" in response.get_data(as_text=True)
+
+
+def test_trigger_keeps_a_plain_header(app: Flask):
+    from startvora.core.htmx import trigger
+
+    with app.test_request_context():
+        response = app.make_response(("", 200))
+        response.headers["HX-Trigger"] = "closeModal, contactCreated"
+        trigger(response, "showToast", {"message": "x"})
+        assert json.loads(response.headers["HX-Trigger"]) == {
+            "closeModal": True,
+            "contactCreated": True,
+            "showToast": {"message": "x"},
+        }
+
+
+def test_every_response_varies_on_hx_request(client, people):
+    for url in ("/sign-in", "/healthz", "/o/acme/"):
+        assert "HX-Request" in client.get(url).headers.get("Vary", "")

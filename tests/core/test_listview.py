@@ -107,3 +107,32 @@ def test_csv_cells_cannot_run_formulas(app):
     with app.test_request_context():
         response = listview.csv_response("x.csv", ["a"], [["=1+1"], ["@SUM(A1)"], ["plain"]])
     assert response.get_data(as_text=True).splitlines() == ["a", "'=1+1", "'@SUM(A1)", "plain"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['[{"dt":5},1]', '["x",1000000000000000000000000000000]', '["x",1]', '{"a":1}', "[]"],
+)
+def test_tampered_cursors_are_ignored(app, big_org, payload):
+    import base64
+
+    forged = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    for sort in ("joined", "name"):
+        page = run(app, big_org, sort=sort, after=forged)
+        assert len(page.rows) == 25 and page.prev_cursor is None
+
+
+def test_a_cursor_from_another_sort_is_ignored(app, big_org):
+    by_name = run(app, big_org, sort="name")
+    page = run(app, big_org, sort="joined", after=by_name.next_cursor)
+    assert page.state.after is None and page.prev_cursor is None
+
+
+def test_search_folds_case_in_every_language(app, db):
+    org = factories.make_org(slug="many")
+    factories.make_member(org, name="Über Müller", email="u@x.test")
+    factories.make_member(org, name="STRASSE", email="s@x.test")
+    db.session.commit()
+    for term in ("Über", "über", "MÜLLER"):
+        assert [m.user.name for m in run(app, org, q=term).rows] == ["Über Müller"]
+    assert [m.user.name for m in run(app, org, q="straße").rows] == ["STRASSE"]

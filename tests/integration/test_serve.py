@@ -130,3 +130,20 @@ def test_auto_migrate_upgrades_on_start(tmp_path):
             assert response.status == 200
     finally:
         assert stop(proc) == 0
+
+
+def test_serve_fails_when_the_web_server_cannot_start(tmp_path):
+    from startvora.config import load_settings
+    from startvora.supervisor import Supervisor
+
+    settings = load_settings(environ={"STARTVORA_DATA": str(tmp_path)})
+    supervisor = Supervisor(settings, "127.0.0.1", free_port(), 1, [])
+    supervisor.web_command = lambda: [sys.executable, "-c", "raise SystemExit(3)"]
+    supervisor.consumer_command = lambda: [sys.executable, "-c", "import time; time.sleep(60)"]
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        assert supervisor.run() == 1  # so that systemd's Restart=on-failure acts
+    finally:
+        signal.signal(signal.SIGTERM, handlers[0])
+        signal.signal(signal.SIGINT, handlers[1])
+    assert supervisor.consumer.poll() is not None  # not left behind

@@ -136,7 +136,9 @@ def test_only_owners_remove_owners(client, people, login, csrf_token):
     response = client.post(
         "/o/acme/members/remove", data={"csrf_token": csrf_token(), "ids": [alice]}
     )
-    assert "Only an owner" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Only an owner can remove" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
     assert _db.session.get(Membership, alice) is not None
 
 
@@ -163,3 +165,58 @@ def test_person_without_org(client, db, login):
     assert response.status_code == 200 and "not in any organization" in response.get_data(
         as_text=True
     )
+
+
+def test_owners_removing_each_other_at_once_keep_one(app, people):
+    import threading
+
+    from startvora.orgs import services
+    from tests import factories
+
+    second = factories.make_member(people.org_a, "owner")
+    _db.session.commit()
+    pairs = [(people.alice, second), (second, people.alice)]
+    flushed = threading.Event()
+    outcome = {}
+
+    def remove(actor_user, target_user, first):
+        with app.app_context():
+            actor = _db.session.get(Membership, member_id(people.org_a, actor_user))
+            target = member_id(people.org_a, target_user)
+            try:
+                services.remove_members(actor.org, actor, [target])
+                if first:
+                    flushed.set()
+                    threading.Event().wait(0.3)  # hold the write lock a moment
+                _db.session.commit()
+                outcome[first] = "removed"
+            except services.LastOwnerError:
+                _db.session.rollback()
+                outcome[first] = "refused"
+            finally:
+                _db.session.remove()
+
+    a = threading.Thread(target=remove, args=(*pairs[0], True))
+    a.start()
+    flushed.wait(5)
+    b = threading.Thread(target=remove, args=(*pairs[1], False))
+    b.start()
+    a.join()
+    b.join()
+    assert outcome == {True: "removed", False: "refused"}
+    owners = _db.session.execute(
+        _db.select(_db.func.count()).where(
+            Membership.org_id == people.org_a.id, Membership.role == "owner"
+        )
+    ).scalar_one()
+    assert owners == 1
+
+
+@pytest.mark.parametrize("bad", ["²", "99999999999999999999999", "-1", "1.5", ""])
+def test_odd_ids_are_ignored(client, people, login, csrf_token, bad):
+    login(people.alice)
+    response = client.post(
+        "/o/acme/members/remove", data={"csrf_token": csrf_token(), "ids": [bad]}
+    )
+    assert response.status_code == 303
+    assert "Select at least one" in client.get(response.headers["Location"]).get_data(as_text=True)
