@@ -28,7 +28,7 @@ from startvora.paths import resource_dir
 log = logging.getLogger("startvora.serve")
 
 STOP_GRACE_S = 20
-READY_TIMEOUT_S = 60
+READY_TIMEOUT_S = 30
 MAX_BACKOFF_S = 30
 
 
@@ -177,23 +177,32 @@ class Supervisor:
         self.stopping = True
 
     def wait_ready(self) -> bool:
-        """Poll /healthz until the web server answers (any status) or gives up."""
+        """Poll /healthz until it says ok (web and consumer up); False if the web never answers.
+
+        A web server that answers but stays unhealthy (say, the disk is nearly full) still
+        counts as started once the time is up: the problem is logged, the URL still printed.
+        """
         wildcard = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}  # noqa: S104
         host = wildcard.get(self.host, self.host)
         url = f"http://{'[' + host + ']' if ':' in host else host}:{self.port}/healthz"
         deadline = time.monotonic() + READY_TIMEOUT_S
         # No proxy: http_proxy in the environment must not answer for our own server.
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        answered = None
         while time.monotonic() < deadline and not self.stopping:
             if self.web is not None and self.web.poll() is not None:
                 return False
             try:
                 with opener.open(url, timeout=2):
                     return True
-            except urllib.error.HTTPError:
-                return True
+            except urllib.error.HTTPError as exc:
+                answered = exc.read().decode(errors="replace")[:500]
             except (urllib.error.URLError, OSError):
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
+        if answered is not None:
+            log.warning("started, but /healthz reports a problem: %s", answered)
+            return True
         return False
 
     def run(self) -> int:
