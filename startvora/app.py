@@ -34,12 +34,14 @@ def create_app(
     """
     from startvora.config import load_settings
     from startvora.core import (
+        audit,  # noqa: F401 (its model must be known to migrations)
         datadir,
         errors,
         health,
         htmx,
         i18n,
         logs,
+        ratelimit,  # noqa: F401 (likewise)
         registry,
         security,
         tasks,

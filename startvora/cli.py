@@ -220,9 +220,22 @@ class MigrationsGroup(click.Group):
         return self._commands().get_command(ctx, name)
 
 
+def _migrations_context() -> None:
+    # What Flask-Migrate's own `db` group does before its commands: an app context, and the
+    # options its commands read from g (our migrations folder is set on the extension).
+    from flask import g
+
+    ctx = click.get_current_context()
+    ctx.with_resource(_app().app_context())
+    g.directory = None
+    g.x_arg = ()
+
+
 cli.add_command(
     MigrationsGroup(
-        "db", help="Database migrations (Alembic): upgrade, downgrade, current, check, revision."
+        "db",
+        callback=_migrations_context,
+        help="Database migrations (Alembic): upgrade, downgrade, current, check, revision.",
     )
 )
 

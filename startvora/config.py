@@ -72,6 +72,17 @@ class SecuritySettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class MailSettings:
+    host: str = _field("", "SMTP server; empty means email is not set up.")
+    port: int = _field(587, "SMTP port.", min=1, max=65535)
+    username: str = _field("", "SMTP user name, if the server needs one.")
+    password: str = _field("", "SMTP password.", secret=True)
+    from_address: str = _field("", "Sender address, e.g. Startvora <office@example.com>.")
+    security: Literal["none", "starttls", "tls"] = _field("starttls", "Connection security.")
+    timeout: int = _field(20, "Seconds before an SMTP connection gives up.", min=1, max=300)
+
+
+@dataclasses.dataclass(frozen=True)
 class LogSettings:
     level: Literal["debug", "info", "warning", "error"] = _field("info", "Log level.")
     format: Literal["text", "json"] = _field("text", "Log line format.")
@@ -95,6 +106,7 @@ class Settings:
     queue: QueueSettings = dataclasses.field(default_factory=QueueSettings)
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
+    mail: MailSettings = dataclasses.field(default_factory=MailSettings)
     log: LogSettings = dataclasses.field(default_factory=LogSettings)
     health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
 

@@ -102,7 +102,7 @@ def login(client: FlaskClient):
 
     def do_login(user: User) -> FlaskClient:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
         return client
 

@@ -1,4 +1,4 @@
-"""Validated input for signing in and the first-run setup."""
+"""Validated input for signing in, setup, passwords, two-factor and tokens."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import re
 from typing import Annotated
 
 from flask_babel import gettext as _
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PASSWORD_MIN = 10
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# Passwords are taken exactly as typed: spaces are part of them.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 
 
 def check_email(value: str) -> str:
@@ -19,22 +24,81 @@ def check_email(value: str) -> str:
     return value
 
 
+def check_new_password(password: str, email: str = "") -> None:
+    from startvora.auth.services import password_problem
+
+    problem = password_problem(password, email)
+    if problem:
+        raise ValueError(problem)
+
+
 class SignInIn(BaseModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
-    # Passwords are taken exactly as typed: spaces are part of them.
-    password: str = Field(min_length=1, max_length=1024)
+    email: Email
+    password: Password
     remember: bool = False
 
     _email = field_validator("email")(check_email)
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-
-
 class SetupIn(BaseModel):
     org_name: Text
     name: Text
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
-    password: str = Field(min_length=PASSWORD_MIN, max_length=1024)
+    email: Email
+    password: Password
 
     _email = field_validator("email")(check_email)
+
+    @field_validator("password")
+    @classmethod
+    def _strong(cls, value: str, info: ValidationInfo) -> str:
+        check_new_password(value, info.data.get("email", ""))
+        return value
+
+
+class NewPasswordIn(BaseModel):
+    """A new password typed twice; the person's email comes in the validation context."""
+
+    password: Password
+    confirm: Password
+
+    @field_validator("password")
+    @classmethod
+    def _strong(cls, value: str, info: ValidationInfo) -> str:
+        check_new_password(value, (info.context or {}).get("email", ""))
+        return value
+
+    @field_validator("confirm")
+    @classmethod
+    def _same(cls, value: str, info: ValidationInfo) -> str:
+        if "password" in info.data and value != info.data["password"]:
+            raise ValueError(_("The two passwords are not the same."))
+        return value
+
+
+class ChangePasswordIn(NewPasswordIn):
+    current: Password
+
+
+class ResetRequestIn(BaseModel):
+    email: Email
+
+    _email = field_validator("email")(check_email)
+
+
+class CodeIn(BaseModel):
+    code: Code
+
+
+class DisableTwoFactorIn(BaseModel):
+    password: Password
+    code: Code
+
+
+class ProfileIn(BaseModel):
+    name: Text
+    locale: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+
+
+class TokenIn(BaseModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    org_id: int = Field(gt=0)

@@ -1,10 +1,16 @@
-"""Rules for accounts: creating people, checking a sign-in."""
+"""Rules for accounts: creating people, signing in, passwords and their reset."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -64,6 +70,82 @@ def find_user(email: str) -> User | None:
     return db.session.execute(
         db.select(User).where(func.lower(User.email) == email.lower())
     ).scalar_one_or_none()
+
+
+PASSWORD_MIN = 10
+RESET_MAX_AGE_S = 3600
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    path = Path(__file__).with_name("common_passwords.txt")
+    lines = path.read_text().splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why a new password is refused, in words for the person choosing it; None if it is fine."""
+    if len(password) < PASSWORD_MIN:
+        return _("Use at least %(n)d characters.", n=PASSWORD_MIN)
+    lowered = password.lower()
+    local = email.split("@")[0].lower()
+    if lowered in _common_passwords() or len(set(lowered)) < 4:
+        return _("This password is too common. Choose one that is harder to guess.")
+    if local and len(local) >= 4 and local in lowered:
+        return _("Do not use your email address in your password.")
+    return None
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Set a new password and end every other session of this person."""
+    user.set_password(new_password)
+    user.password_changed_at = utcnow()
+    rotate_sessions(user)
+
+
+def rotate_sessions(user: User) -> None:
+    """Sign this person out everywhere: cookies carry the old token and stop working."""
+    user.session_token = secrets.token_hex(16)
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="startvora.password-reset")
+
+
+def _reset_fingerprint(user: User) -> str:
+    # Changes when the password does: a used link, or one made before a change, is dead.
+    return hashlib.sha256(f"{user.password_hash}:{user.session_token}".encode()).hexdigest()[:20]
+
+
+def make_reset_token(user: User) -> str:
+    """A signed, single-use link token that expires after one hour."""
+    return _reset_serializer().dumps({"u": user.id, "f": _reset_fingerprint(user)})
+
+
+class ResetTokenError(ValueError):
+    """The link is malformed, expired or already used."""
+
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def user_for_reset_token(token: str) -> User:
+    """The person a reset link is for; ResetTokenError when it cannot be used."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_S)
+    except SignatureExpired:
+        raise ResetTokenError(expired=True) from None
+    except (BadSignature, ValueError, TypeError):
+        raise ResetTokenError() from None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        raise ResetTokenError()
+    user = db.session.get(User, data["u"])
+    if user is None or not user.active:
+        raise ResetTokenError()
+    if not secrets.compare_digest(str(data.get("f", "")), _reset_fingerprint(user)):
+        raise ResetTokenError()
+    return user
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -1,15 +1,17 @@
-"""Sign in, sign out, and the first-run setup of the first organization and its owner."""
+"""Sign in (with two-factor), sign out, password reset, and the first-run setup."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from startvora.auth import schemas, services
+from startvora.auth import schemas, services, twofactor
+from startvora.auth.models import User
+from startvora.core import audit, mail, ratelimit
 from startvora.core.forms import FORM_ERROR, FormErrors, form_data, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.extensions import db
@@ -18,6 +20,14 @@ bp = Blueprint("auth", __name__)
 
 # Pages reachable before the first account exists.
 _OPEN_ENDPOINTS = {"static", "health.healthz", "auth.setup"}
+
+SIGN_IN_PER_IP = ratelimit.Limit("sign-in-ip", attempts=30, window_s=15 * 60)
+SIGN_IN_PER_ACCOUNT = ratelimit.Limit("sign-in-account", attempts=5, window_s=15 * 60)
+RESET_PER_IP = ratelimit.Limit("reset-ip", attempts=10, window_s=60 * 60)
+RESET_PER_ACCOUNT = ratelimit.Limit("reset-account", attempts=3, window_s=60 * 60)
+TWO_FACTOR_PER_ACCOUNT = ratelimit.Limit("2fa-account", attempts=5, window_s=15 * 60)
+
+PENDING = "auth.pending"  # session key: who passed the password step, waiting for a code
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -28,6 +38,10 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def _ip() -> str:
+    return request.remote_addr or "unknown"
 
 
 def init_first_run_gate(app: Flask) -> None:
@@ -43,6 +57,16 @@ def init_first_run_gate(app: Flask) -> None:
             app.extensions["startvora.setup_done"] = True
             return None
         return redirect(url_for("auth.setup"))
+
+
+def _complete_sign_in(user: User, remember: bool, method: str) -> Any:
+    """Start a fresh session for the person (never reusing the anonymous one)."""
+    target = _safe_next(session.get("auth.next")) or url_for("home.home")
+    session.clear()
+    login_user(user, remember=remember)
+    audit.record("auth.signed_in", actor=user, summary=f"Signed in ({method})", method=method)
+    db.session.commit()
+    return redirect_to(target)
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -70,7 +94,9 @@ def setup() -> Any:
             except services.SetupDoneError:
                 db.session.rollback()
                 return redirect_to(url_for("auth.sign_in"), _("Setup is already done."), "info")
+            audit.record("org.created", org=org, actor=user, target=org, summary=org.name)
             db.session.commit()
+            session.clear()
             login_user(user)
             return redirect_to(
                 url_for("orgs.dashboard", org_slug=org.slug), _("Welcome to Startvora.")
@@ -92,20 +118,163 @@ def sign_in() -> Any:
         values["remember"] = request.form.get("remember") == "on"
         data, errors = parse(schemas.SignInIn, values)
         if data is not None:
+            keys = (SIGN_IN_PER_IP, _ip()), (SIGN_IN_PER_ACCOUNT, data.email)
+            verdict = max((ratelimit.check(lim, key) for lim, key in keys), key=_retry)
+            if not verdict.allowed:
+                errors = FormErrors({FORM_ERROR: verdict.message()})
+                status = 429
+                values.pop("password", None)
+                return render(
+                    "auth/sign_in.html", block="form", status=status, errors=errors, values=values
+                )
             user = services.authenticate(data.email, data.password)
-            if user is not None:
+            if user is None:
+                for limit, key in keys:
+                    ratelimit.hit(limit, key)
+                known = services.find_user(data.email)
+                audit.record(
+                    "auth.sign_in_failed",
+                    actor=known,
+                    summary="Wrong email or password",
+                    email=data.email,
+                )
                 db.session.commit()
-                login_user(user, remember=data.remember)
-                target = _safe_next(request.args.get("next")) or url_for("home.home")
-                return redirect_to(target)
-            errors = FormErrors({FORM_ERROR: _("The email or password is wrong.")})
+                errors = FormErrors({FORM_ERROR: _("The email or password is wrong.")})
+            else:
+                ratelimit.reset(SIGN_IN_PER_ACCOUNT, data.email)
+                session["auth.next"] = request.args.get("next") or ""
+                if user.has_2fa:
+                    session[PENDING] = {"id": user.id, "remember": data.remember}
+                    db.session.commit()
+                    return redirect_to(url_for("auth.two_factor"))
+                return _complete_sign_in(user, data.remember, "password")
     values.pop("password", None)
     status = 422 if errors else 200
     return render("auth/sign_in.html", block="form", status=status, errors=errors, values=values)
+
+
+def _retry(verdict: ratelimit.Verdict) -> int:
+    return verdict.retry_after_s
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def two_factor() -> Any:
+    """The second step: a code from the authenticator app, or a recovery code."""
+    pending = session.get(PENDING)
+    user = db.session.get(User, pending["id"]) if isinstance(pending, dict) else None
+    if user is None or not user.has_2fa:
+        session.pop(PENDING, None)
+        return redirect(url_for("auth.sign_in"))
+    errors = FormErrors()
+    if request.method == "POST":
+        data, errors = parse(schemas.CodeIn, form_data(request.form, ("code",)))
+        if data is not None:
+            verdict = ratelimit.check(TWO_FACTOR_PER_ACCOUNT, str(user.id))
+            if not verdict.allowed:
+                return render(
+                    "auth/two_factor.html",
+                    block="form",
+                    status=429,
+                    errors=FormErrors({FORM_ERROR: verdict.message()}),
+                )
+            method = twofactor.verify(user, data.code)
+            if method is not None:
+                ratelimit.reset(TWO_FACTOR_PER_ACCOUNT, str(user.id))
+                if method == "recovery":
+                    audit.record("auth.recovery_code_used", actor=user, summary="Recovery code")
+                return _complete_sign_in(user, bool(pending.get("remember")), method)
+            ratelimit.hit(TWO_FACTOR_PER_ACCOUNT, str(user.id))
+            audit.record("auth.sign_in_failed", actor=user, summary="Wrong two-factor code")
+            db.session.commit()
+            errors = FormErrors({"code": _("That code is not right, or it was used already.")})
+    status = 422 if errors else 200
+    return render("auth/two_factor.html", block="form", status=status, errors=errors)
 
 
 @bp.post("/sign-out")
 def sign_out() -> Any:
     """End this browser's session."""
     logout_user()
+    session.clear()
     return redirect_to(url_for("auth.sign_in"), _("You are signed out."))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password() -> Any:
+    """Email a one-hour reset link; the answer is the same whether the account exists or not."""
+    errors = FormErrors()
+    values: dict[str, Any] = {}
+    sent = False
+    if request.method == "POST":
+        values = form_data(request.form, ("email",))
+        data, errors = parse(schemas.ResetRequestIn, values)
+        if data is not None:
+            keys = (RESET_PER_IP, _ip()), (RESET_PER_ACCOUNT, data.email)
+            verdict = max((ratelimit.check(lim, key) for lim, key in keys), key=_retry)
+            if not verdict.allowed:
+                errors = FormErrors({FORM_ERROR: verdict.message()})
+                return render(
+                    "auth/forgot.html", block="form", status=429, errors=errors, values=values
+                )
+            for limit, key in keys:
+                ratelimit.hit(limit, key)
+            user = services.find_user(data.email)
+            if user is not None and user.active:
+                if not mail.mail_configured():
+                    db.session.rollback()
+                    errors = FormErrors(
+                        {FORM_ERROR: _("Email is not set up here. Ask your administrator.")}
+                    )
+                    return render(
+                        "auth/forgot.html", block="form", status=422, errors=errors, values=values
+                    )
+                link = url_for("auth.reset_password", token=services.make_reset_token(user))
+                mail.send_email(
+                    user.email,
+                    _("Reset your Startvora password"),
+                    _(
+                        "Someone asked to reset the password of your Startvora account.\n\n"
+                        "To choose a new password, open this link within one hour:\n%(link)s\n\n"
+                        "If it was not you, ignore this email; your password stays as it is.",
+                        link=_external(link),
+                    ),
+                )
+                audit.record("auth.password_reset_requested", actor=user, summary=user.email)
+            db.session.commit()
+            sent = True
+    return render("auth/forgot.html", block="form", errors=errors, values=values, sent=sent)
+
+
+def _external(path: str) -> str:
+    public = current_app.extensions["startvora.settings"].server.public_url.rstrip("/")
+    return (public or request.host_url.rstrip("/")) + path
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Any:
+    """Choose a new password from an emailed link (single use, one hour)."""
+    try:
+        user = services.user_for_reset_token(token)
+    except services.ResetTokenError as exc:
+        message = (
+            _("This link has expired. Ask for a new one.")
+            if exc.expired
+            else _("This link is not valid or was used already. Ask for a new one.")
+        )
+        return render("auth/reset.html", status=410, invalid=message, errors=FormErrors())
+    errors = FormErrors()
+    if request.method == "POST":
+        data, errors = parse(
+            schemas.NewPasswordIn,
+            form_data(request.form, ("password", "confirm")),
+            context={"email": user.email},
+        )
+        if data is not None:
+            services.change_password(user, data.password)
+            audit.record("auth.password_reset", actor=user, summary=user.email)
+            db.session.commit()
+            return redirect_to(url_for("auth.sign_in"), _("Your password is changed. Sign in."))
+    status = 422 if errors else 200
+    return render(
+        "auth/reset.html", block="form", status=status, errors=errors, token=token, invalid=None
+    )

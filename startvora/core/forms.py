@@ -37,10 +37,12 @@ def _message(error: Mapping[str, Any]) -> str:
     return _("This value is not valid.")
 
 
-def parse(schema: type[S], data: Mapping[str, Any]) -> tuple[S | None, FormErrors]:
+def parse(
+    schema: type[S], data: Mapping[str, Any], context: dict[str, Any] | None = None
+) -> tuple[S | None, FormErrors]:
     """Validate data; give the schema object, or None and the errors keyed by field."""
     try:
-        return schema.model_validate(dict(data)), FormErrors()
+        return schema.model_validate(dict(data), context=context), FormErrors()
     except ValidationError as exc:
         errors = FormErrors()
         for error in exc.errors():

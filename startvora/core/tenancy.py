@@ -1,16 +1,123 @@
-"""The organization in the URL: /o/<org_slug>/...; a non-member gets 404, never 403."""
+"""Tenancy, fail-closed.
+
+The organization is in the URL (/o/<org_slug>/...); a non-member gets 404, never 403. Every
+business table has org_id through TenantMixin, and a session hook adds `org_id = current org`
+to every query of a tenant model and fills it on insert. Code that runs with no organization
+in context (tasks, the CLI) must say which one with `org_context(org_id)`, or open a named
+`system_context("why")` for deliberate cross-organization work; otherwise it raises.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, g, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, abort, g, has_app_context, jsonify, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import ForeignKey, event
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
 
 from startvora.core.htmx import from_htmx
 from startvora.extensions import db, login_manager
 
+log = logging.getLogger(__name__)
 M = TypeVar("M")
+
+_org_id: ContextVar[int | None] = ContextVar("startvora_org_id", default=None)
+_system: ContextVar[str | None] = ContextVar("startvora_system_context", default=None)
+
+
+class TenancyError(RuntimeError):
+    """A tenant table was touched with no organization in context."""
+
+
+class TenantMixin:
+    """Rows that belong to one organization."""
+
+    @declared_attr
+    def org_id(cls) -> Mapped[int]:
+        return mapped_column(
+            ForeignKey("orgs_organizations.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+def current_org_id() -> int | None:
+    """The organization queries are scoped to: an explicit context, else the request's."""
+    org_id = _org_id.get()
+    if org_id is None and has_app_context():
+        org = g.get("org")
+        org_id = org.id if org is not None else None
+    return org_id
+
+
+@contextlib.contextmanager
+def org_context(org_id: int) -> Iterator[None]:
+    """Scope every tenant query in this block to one organization (tasks, the CLI)."""
+    token = _org_id.set(org_id)
+    try:
+        yield
+    finally:
+        _org_id.reset(token)
+
+
+@contextlib.contextmanager
+def system_context(reason: str) -> Iterator[None]:
+    """Deliberately unscoped work across organizations (migrations, admin, demo data)."""
+    log.debug("system context: %s", reason)
+    token = _system.set(reason)
+    try:
+        yield
+    finally:
+        _system.reset(token)
+
+
+def _is_tenant(mapper: Any) -> bool:
+    return isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantMixin)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_queries(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # already scoped by the statement that loaded the parent
+    if not any(_is_tenant(m) for m in state.all_mappers) or _system.get() is not None:
+        return
+    org_id = current_org_id()
+    if org_id is None:
+        raise TenancyError(
+            "a tenant table was queried with no organization in context; "
+            "use org_context(org_id) or system_context(reason)"
+        )
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantMixin, lambda cls: cls.org_id == org_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _scope_inserts(session: Session, _context: Any, _instances: Any) -> None:
+    if _system.get() is not None:
+        return
+    for obj in session.new:
+        if not isinstance(obj, TenantMixin):
+            continue
+        org_id = current_org_id()
+        if org_id is None and obj.org_id is None:
+            raise TenancyError(f"{type(obj).__name__} added with no organization in context")
+        if obj.org_id is None:
+            obj.org_id = org_id
+        elif org_id is not None and obj.org_id != org_id:
+            raise TenancyError(f"{type(obj).__name__} added to another organization")
 
 
 def unauthorized() -> Any:

@@ -55,11 +55,11 @@ def test_server_error_page_in_the_layout(make_app):
 
         db.create_all()
         org = factories.make_org(slug="x")
-        user_id = factories.make_member(org, "owner").id
+        user_id = factories.make_member(org, "owner").get_id()
         db.session.commit()
     client = other.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
+        session["_user_id"] = user_id
     response = client.get("/explode")
     html = response.get_data(as_text=True)
     assert response.status_code == 500
