@@ -109,6 +109,9 @@ def create_app(
 
     for name in DOMAINS:
         import_module(name).register(app)
+    from startvora.core import api
+
+    api.init_app(app)
     return app
 
 

@@ -10,14 +10,15 @@ from pathlib import Path
 from tests.conftest import repo_root
 
 ROOT = repo_root()
-BRAND = {"Startvora"}
+BRAND = {"Startvora", "OpenAPI"}
 
 
 def visible_text(template: str) -> list[str]:
     text = re.sub(r"\{#.*?#\}", " ", template, flags=re.S)
     text = re.sub(r"\{%.*?%\}", " ", text, flags=re.S)
     text = re.sub(r"\{\{.*?\}\}", " ", text, flags=re.S)
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S)
+    # Code samples are not prose: <code> and <pre> stay as they are in every language.
+    text = re.sub(r"<(script|style|code|pre)\b.*?</\1>", " ", text, flags=re.S)
     text = re.sub(r"<[^>]*>", " ", text, flags=re.S)
     text = text.replace("&nbsp;", " ")
     return [w for w in re.findall(r"[A-Za-z][A-Za-z']+", text) if w not in BRAND]

@@ -8,7 +8,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from startvora.auth import views
+    from startvora.auth import api, profile, views  # noqa: F401 (api declares endpoints)
     from startvora.auth.models import User
     from startvora.extensions import db, login_manager
 
@@ -25,4 +25,5 @@ def register(app: Flask) -> None:
 
     login_manager.login_view = "auth.sign_in"
     app.register_blueprint(views.bp)
+    app.register_blueprint(profile.bp)
     views.init_first_run_gate(app)

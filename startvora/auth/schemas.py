@@ -90,8 +90,8 @@ class CodeIn(BaseModel):
 
 
 class DisableTwoFactorIn(BaseModel):
-    password: Password
-    code: Code
+    disable_password: Password
+    disable_code: Code
 
 
 class ProfileIn(BaseModel):
@@ -100,5 +100,18 @@ class ProfileIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    token_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
+    ]
     org_id: int = Field(gt=0)
+
+
+class MeOut(BaseModel):
+    """The person a token belongs to."""
+
+    id: int
+    email: str
+    name: str
+    locale: str | None
+    two_factor: bool = Field(validation_alias="has_2fa")
+    role: str

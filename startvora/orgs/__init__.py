@@ -9,7 +9,7 @@ from startvora.core.registry import DemoGenerator, NavItem, Widget, add_demo, ad
 
 
 def register(app: Flask) -> None:
-    from startvora.orgs import demo, views, widgets
+    from startvora.orgs import api, demo, views, widgets  # noqa: F401 (api declares endpoints)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.home_bp)

@@ -1,0 +1,122 @@
+"""Validated input and API output for organizations, members and invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Annotated, Literal
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
+from flask_babel import gettext as _
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+from startvora.auth.schemas import Email, Text, check_email
+from startvora.core.permissions import ROLES
+
+Role = Literal["owner", "admin", "manager", "member", "accountant", "viewer"]
+assert set(Role.__args__) == set(ROLES)  # type: ignore[attr-defined]
+DateFormat = Literal["short", "medium", "long", "iso"]
+Slug = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=2,
+        max_length=50,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+    ),
+]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+def check_locale(value: str) -> str:
+    try:
+        Locale.parse(value)
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(_("Choose a language from the list.")) from None
+    return value
+
+
+class OrgNewIn(BaseModel):
+    name: Text
+
+
+class OrgSettingsIn(BaseModel):
+    name: Text
+    slug: Slug
+    legal_name: Short = ""
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    tax_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] = ""
+    currency: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)]
+    locale: str
+    timezone: str
+    fiscal_year_start: int = Field(ge=1, le=12)
+    date_format: DateFormat = "medium"
+    number_locale: str = ""
+    require_2fa: bool = False
+
+    _locale = field_validator("locale")(check_locale)
+
+    @field_validator("number_locale")
+    @classmethod
+    def _number_locale(cls, value: str) -> str:
+        return check_locale(value) if value else value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value) or get_currency_name(value, locale="en") == value:
+            raise ValueError(_("Choose a currency from the list."))
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise ValueError(_("Choose a time zone from the list."))
+        return value
+
+
+class InviteIn(BaseModel):
+    email: Email
+    role: Role
+
+    _email = field_validator("email")(check_email)
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+class OrgOut(BaseModel):
+    """The token's organization."""
+
+    id: int
+    slug: str
+    name: str
+    legal_name: str
+    address: str
+    tax_id: str
+    currency: str
+    locale: str
+    timezone: str
+    fiscal_year_start: int
+    require_2fa: bool
+
+
+class MemberOut(BaseModel):
+    id: int
+    user_id: int
+    name: str
+    email: str
+    role: str
+    joined_at: dt.datetime
+
+
+class MemberPage(BaseModel):
+    """One page of members; pass next_cursor as `after` for the next page."""
+
+    items: list[MemberOut]
+    next_cursor: int | None
