@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
-from flask import Flask
+from flask import Flask, flash, url_for
+from flask_babel import gettext as _
+
+from startvora.core.htmx import redirect_to
 
 
 def register(app: Flask) -> None:
@@ -25,5 +29,17 @@ def register(app: Flask) -> None:
 
     login_manager.login_view = "auth.sign_in"
     app.register_blueprint(views.bp)
+    app.extensions.setdefault("startvora.org_guards", []).append(_require_two_factor)
     app.register_blueprint(profile.bp)
     views.init_first_run_gate(app)
+
+
+def _require_two_factor(org: Any, user: Any) -> Any:
+    """An organization that requires 2FA sends members without it to set it up first."""
+    if org.require_2fa and not user.has_2fa:
+        flash(
+            _("%(org)s requires two-factor sign-in. Turn it on to continue.", org=org.name),
+            "warning",
+        )
+        return redirect_to(url_for("profile.two_factor"))
+    return None

@@ -115,3 +115,9 @@ class MeOut(BaseModel):
     locale: str | None
     two_factor: bool = Field(validation_alias="has_2fa")
     role: str
+
+
+class NewAccountIn(NewPasswordIn):
+    """An account made while accepting an invitation (the email is the invitation's)."""
+
+    name: Text

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from babel import Locale
+from babel import numbers as babel_numbers
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import format_date, format_datetime, format_percent, get_locale
 from flask_login import current_user
 
 from startvora.core import money
@@ -52,13 +53,32 @@ def locale_name(code: str) -> str:
         return code
 
 
+def _number_locale() -> str:
+    org = g.get("org")
+    return (org.number_locale if org is not None else None) or str(get_locale())
+
+
+def date_filter(value: Any, fmt: str | None = None) -> str:
+    """Jinja: a date in the organization's chosen format (short, medium, long or ISO)."""
+    if value is None:
+        return ""
+    org = g.get("org")
+    fmt = fmt or (org.date_format if org is not None else "medium")
+    return format_date(value, "yyyy-MM-dd" if fmt == "iso" else fmt)
+
+
+def number_filter(value: Any) -> str:
+    """Jinja: a number in the organization's number format."""
+    return babel_numbers.format_decimal(value, locale=_number_locale())
+
+
 def money_filter(minor: int | None, currency: str | None = None) -> str:
-    """Jinja: format minor units in the organization's currency and locale."""
+    """Jinja: format minor units in the organization's currency and number format."""
     if minor is None:
         return ""
     org = g.get("org")
     code = currency or (org.currency if org else "USD")
-    return money.format_money(minor, code, str(get_locale()))
+    return money.format_money(minor, code, _number_locale())
 
 
 def init_app(app: Flask, default_locale: str) -> None:
@@ -66,9 +86,9 @@ def init_app(app: Flask, default_locale: str) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE_DIR / "translations"))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(
-        date=format_date,
+        date=date_filter,
         datetime=format_datetime,
-        number=format_decimal,
+        number=number_filter,
         percent=format_percent,
         money=money_filter,
     )

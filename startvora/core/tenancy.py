@@ -15,7 +15,18 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, g, has_app_context, jsonify, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_app_context,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import ForeignKey, event
 from sqlalchemy.orm import (
@@ -153,6 +164,10 @@ def load_org(slug: str) -> None:
         abort(404)
     g.org = membership.org
     g.membership = membership
+    for guard in current_app.extensions.get("startvora.org_guards", ()):
+        response = guard(membership.org, current_user)
+        if response is not None:
+            abort(response)
 
 
 def org_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprint:

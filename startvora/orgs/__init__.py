@@ -9,7 +9,16 @@ from startvora.core.registry import DemoGenerator, NavItem, Widget, add_demo, ad
 
 
 def register(app: Flask) -> None:
-    from startvora.orgs import api, demo, views, widgets  # noqa: F401 (api declares endpoints)
+    # Importing a view module adds its routes to the blueprints; api declares its endpoints.
+    from startvora.orgs import (  # noqa: F401
+        api,
+        audit_views,
+        demo,
+        invitation_views,
+        settings_views,
+        views,
+        widgets,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.home_bp)
@@ -25,6 +34,32 @@ def register(app: Flask) -> None:
             order=900,
             section="admin",
             match="orgs.members_",
+        ),
+    )
+    add_nav(
+        app,
+        NavItem(
+            "settings",
+            _l("Settings"),
+            "orgs.settings",
+            "settings",
+            "org:admin",
+            order=910,
+            section="admin",
+            match="orgs.settings",
+        ),
+    )
+    add_nav(
+        app,
+        NavItem(
+            "audit",
+            _l("Audit log"),
+            "orgs.audit_index",
+            "activity",
+            "org:admin",
+            order=920,
+            section="admin",
+            match="orgs.audit_",
         ),
     )
     add_widget(

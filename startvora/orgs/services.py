@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -114,3 +116,95 @@ def remove_members(org: Organization, actor: Membership, membership_ids: list[in
     if role_counts(org).get("owner", 0) < 1:
         raise LastOwnerError()
     return len(memberships)
+
+
+def change_role(org: Organization, actor: Membership, membership: Membership, role: str) -> bool:
+    """Give a member another role; False when nothing changed. Owners are guarded as above."""
+    if membership.org_id != org.id or role == membership.role:
+        return False
+    if "owner" in (role, membership.role) and actor.role != "owner":
+        raise OwnerOnlyError()
+    membership.role = role
+    db.session.flush()
+    if role_counts(org).get("owner", 0) < 1:
+        raise LastOwnerError()
+    return True
+
+
+class SlugTakenError(ValueError):
+    """Another organization uses that address."""
+
+
+SETTINGS_FIELDS = (
+    "name",
+    "slug",
+    "legal_name",
+    "address",
+    "tax_id",
+    "currency",
+    "locale",
+    "timezone",
+    "fiscal_year_start",
+    "date_format",
+    "number_locale",
+    "require_2fa",
+)
+
+
+def update_settings(org: Organization, values: dict[str, Any]) -> list[str]:
+    """Apply validated settings; the names of the fields that changed."""
+    slug = values["slug"]
+    taken = (
+        slug in RESERVED_SLUGS
+        or db.session.execute(
+            db.select(Organization.id).where(Organization.slug == slug, Organization.id != org.id)
+        ).first()
+    )
+    if slug != org.slug and taken:
+        raise SlugTakenError(slug)
+    changed = []
+    for name in SETTINGS_FIELDS:
+        value = values[name] if name != "number_locale" else (values[name] or None)
+        if getattr(org, name) != value:
+            setattr(org, name, value)
+            changed.append(name)
+    db.session.flush()
+    return changed
+
+
+LOGO_MAX_BYTES = 1024 * 1024
+_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
+
+
+class LogoError(ValueError):
+    """The upload is not a PNG, JPEG or WebP image of at most 1 MB; `message` says which."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def logo_kind(data: bytes) -> str | None:
+    """The image type from the file's first bytes (never from its name or claimed type)."""
+    for magic, kind in _LOGO_TYPES.items():
+        if data.startswith(magic) and (kind != "webp" or data[8:12] == b"WEBP"):
+            return kind
+    return None
+
+
+def save_logo(org: Organization, data: bytes, files_dir: Path) -> str:
+    """Store a new logo under the data folder; returns its key (the old file is removed)."""
+    if len(data) > LOGO_MAX_BYTES:
+        raise LogoError(_l("The logo is larger than 1 MB."))
+    kind = logo_kind(data)
+    if kind is None:
+        raise LogoError(_l("The logo must be a PNG, JPEG or WebP image."))
+    key = f"org-{org.id}/logo-{hashlib.sha256(data).hexdigest()[:16]}.{kind}"
+    path = files_dir / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    old = org.logo_key
+    org.logo_key = key
+    if old and old != key:
+        (files_dir / old).unlink(missing_ok=True)
+    return key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,19 +12,20 @@ from flask_login import current_user, login_required
 from sqlalchemy import func
 
 from startvora.auth.models import User
-from startvora.core import listview
+from startvora.core import audit, listview
+from startvora.core.audit import AuditEvent
 from startvora.core.db import folded
+from startvora.core.forms import form_data, parse
 from startvora.core.htmx import redirect_to, render
-from startvora.core.permissions import ROLE_LABELS, ROLES, require
+from startvora.core.permissions import ROLE_LABELS, ROLES, can, require
 from startvora.core.registry import visible_widgets
-from startvora.core.tenancy import org_blueprint
+from startvora.core.tenancy import get_scoped_or_404
 from startvora.extensions import db
 from startvora.orgs import services
-from startvora.orgs.models import Membership
+from startvora.orgs.blueprints import bp, home_bp
+from startvora.orgs.models import Invitation, Membership
+from startvora.orgs.schemas import RoleIn
 from startvora.paths import resource_dir
-
-home_bp = Blueprint("home", __name__)
-bp = org_blueprint("orgs", __name__)
 
 
 @home_bp.get("/")
@@ -97,7 +98,24 @@ def _members_spec() -> listview.ListSpec:
 def members_index() -> Any:
     """Everyone in the organization, with search, role filter, sort and pages."""
     page = listview.run(_members_spec())
-    return render("orgs/members/index.html", block="listing", page=page, role_labels=ROLE_LABELS)
+    open_invitations = []
+    if can("org:admin"):
+        open_invitations = list(
+            db.session.execute(
+                db.select(Invitation)
+                .where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+                .order_by(Invitation.created_at.desc())
+            ).scalars()
+        )
+    return render(
+        "orgs/members/index.html",
+        block="listing",
+        page=page,
+        role_labels=ROLE_LABELS,
+        roles=[(r, ROLE_LABELS[r]) for r in ROLES if r != "owner" or g.membership.role == "owner"],
+        invitations=open_invitations,
+        invite_link=session.pop("invite_link", None),
+    )
 
 
 @bp.post("/members/export")
@@ -110,7 +128,17 @@ def members_export() -> Any:
         stmt = spec.query().where(Membership.id.in_(ids))
     else:
         stmt = listview.filtered(spec, listview.read_state(spec, request.form))
-    members = db.session.execute(stmt.order_by(func.lower(User.name), Membership.id)).scalars()
+    members = list(
+        db.session.execute(stmt.order_by(func.lower(User.name), Membership.id)).scalars()
+    )
+    audit.record(
+        "members.exported",
+        org=g.org,
+        actor=current_user,
+        summary=f"{len(members)} members to CSV",
+        count=len(members),
+    )
+    db.session.commit()
     return listview.csv_response(
         f"{g.org.slug}-members.csv",
         [_("Name"), _("Email"), _("Role"), _("Joined")],
@@ -127,11 +155,25 @@ def members_remove() -> Any:
     if not ids:
         return redirect_to(back, _("Select at least one person first."), "warning")
     own_id, org_name = g.membership.id, g.org.name
+    emails = [
+        m.user.email
+        for m in db.session.execute(
+            db.select(Membership).where(Membership.org_id == g.org.id, Membership.id.in_(ids))
+        ).scalars()
+    ]
     try:
         removed = services.remove_members(g.org, g.membership, ids)
     except services.MemberRuleError as exc:
         db.session.rollback()
         return redirect_to(back, str(exc.message), "error")
+    if removed:
+        audit.record(
+            "members.removed",
+            org=g.org,
+            actor=current_user,
+            summary=", ".join(emails),
+            emails=emails,
+        )
     db.session.commit()
     if own_id in ids:
         return redirect_to(url_for("home.home"), _("You left %(org)s.", org=org_name))
@@ -163,3 +205,59 @@ def _vendored_components() -> list[dict[str, str]]:
         if not file.startswith("../"):  # test-only files are not part of the product
             rows.append({"package": package, "version": version, "licence": licence})
     return rows
+
+
+@bp.get("/members/<int:member_id>")
+@require("org:view")
+def members_show(member_id: int) -> Any:
+    """One member: role, two-factor status, and the history of their membership."""
+    membership = get_scoped_or_404(Membership, member_id)
+    history = list(
+        db.session.execute(
+            db.select(AuditEvent)
+            .where(
+                AuditEvent.org_id == g.org.id,
+                AuditEvent.target_type == "Membership",
+                AuditEvent.target_id == membership.id,
+            )
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+            .limit(50)
+        ).scalars()
+    )
+    return render(
+        "orgs/members/show.html",
+        member=membership,
+        history=history,
+        role_labels=ROLE_LABELS,
+        roles=[(r, ROLE_LABELS[r]) for r in ROLES],
+        errors={},
+    )
+
+
+@bp.post("/members/<int:member_id>/role")
+@require("org:admin")
+def members_role(member_id: int) -> Any:
+    """Change a member's role; owners stay guarded and one owner always remains."""
+    membership = get_scoped_or_404(Membership, member_id)
+    back = url_for("orgs.members_show", member_id=membership.id)
+    data, errors = parse(RoleIn, form_data(request.form, ("role",)))
+    if data is None:
+        return redirect_to(back, errors.get("role", _("Choose a role.")), "error")
+    old = membership.role
+    try:
+        changed = services.change_role(g.org, g.membership, membership, data.role)
+    except services.MemberRuleError as exc:
+        db.session.rollback()
+        return redirect_to(back, str(exc.message), "error")
+    if changed:
+        audit.record(
+            "members.role_changed",
+            org=g.org,
+            actor=current_user,
+            target=membership,
+            summary=f"{membership.user.email}: {old} → {data.role}",
+            old=old,
+            new=data.role,
+        )
+    db.session.commit()
+    return redirect_to(back, _("The role is saved.") if changed else None)

@@ -1,0 +1,239 @@
+"""Organization settings, its logo, and creating another organization."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+from typing import Any
+
+from babel import Locale
+from flask import abort, current_app, g, request, send_file, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from startvora.core import audit
+from startvora.core.forms import FormErrors, parse
+from startvora.core.htmx import redirect_to, render
+from startvora.core.permissions import require
+from startvora.extensions import db
+from startvora.orgs import schemas, services
+from startvora.orgs.blueprints import bp, home_bp
+
+COMMON_CURRENCIES = (
+    "USD",
+    "EUR",
+    "GBP",
+    "CHF",
+    "JPY",
+    "CNY",
+    "INR",
+    "CAD",
+    "AUD",
+    "NZD",
+    "SEK",
+    "NOK",
+    "DKK",
+    "PLN",
+    "CZK",
+    "HUF",
+    "RON",
+    "BGN",
+    "TRY",
+    "ZAR",
+    "BRL",
+    "MXN",
+    "ARS",
+    "CLP",
+    "COP",
+    "PEN",
+    "SGD",
+    "HKD",
+    "KRW",
+    "TWD",
+    "THB",
+    "MYR",
+    "IDR",
+    "PHP",
+    "VND",
+    "AED",
+    "SAR",
+    "ILS",
+    "EGP",
+    "NGN",
+    "KES",
+    "MAD",
+    "KWD",
+    "BHD",
+)
+LOCALES = (
+    "en",
+    "en_GB",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "pt_BR",
+    "nl",
+    "sv",
+    "nb",
+    "da",
+    "fi",
+    "pl",
+    "cs",
+    "sk",
+    "hu",
+    "ro",
+    "bg",
+    "el",
+    "tr",
+    "ru",
+    "uk",
+    "ja",
+    "zh",
+    "ko",
+    "ar",
+    "he",
+    "hi",
+    "id",
+    "th",
+    "vi",
+)
+
+
+@cache
+def _timezones() -> list[str]:
+    return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+
+
+def _choices() -> dict[str, Any]:
+    here = get_locale() or Locale.parse("en")
+    locales = sorted(
+        ((code, Locale.parse(code).get_display_name(here) or code) for code in LOCALES),
+        key=lambda c: c[1].casefold(),
+    )
+    currencies = [(c, f"{c} · {here.currencies.get(c, c)}") for c in COMMON_CURRENCIES]
+    months = [(str(n), here.months["format"]["wide"][n]) for n in range(1, 13)]
+    return {
+        "locales": locales,
+        "currencies": currencies,
+        "months": months,
+        "timezones": [(t, t) for t in _timezones()],
+    }
+
+
+def _files_dir():  # type: ignore[no-untyped-def]
+    return current_app.extensions["startvora.settings"].data_path / "files"
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require("org:admin")
+def settings() -> Any:
+    """Name, address, tax id, logo, currency, language, time zone, fiscal year, formats, 2FA."""
+    org = g.org
+    errors = FormErrors()
+    values: dict[str, Any] = {name: getattr(org, name) for name in services.SETTINGS_FIELDS}
+    values["number_locale"] = org.number_locale or ""
+    if request.method == "POST":
+        values = {name: request.form.get(name, "") for name in services.SETTINGS_FIELDS}
+        values["require_2fa"] = request.form.get("require_2fa") == "on"
+        data, errors = parse(schemas.OrgSettingsIn, values)
+        upload = request.files.get("logo")
+        logo = upload.read(services.LOGO_MAX_BYTES + 1) if upload and upload.filename else b""
+        if data is not None:
+            old_logo, new_logo = org.logo_key, None
+            try:
+                if logo:
+                    new_logo = services.save_logo(org, logo, _files_dir())
+                changed = services.update_settings(org, data.model_dump())
+            except services.SlugTakenError:
+                errors = FormErrors({"slug": _("Another organization uses this address.")})
+            except services.LogoError as exc:
+                errors = FormErrors({"logo": str(exc.message)})
+            if errors and new_logo and new_logo != old_logo:
+                (_files_dir() / new_logo).unlink(missing_ok=True)  # nothing saved, nothing kept
+            if not errors:
+                if logo:
+                    changed.append("logo")
+                if changed:
+                    audit.record(
+                        "org.settings_changed",
+                        org=org,
+                        actor=current_user,
+                        target=org,
+                        summary=", ".join(changed),
+                        fields=changed,
+                    )
+                db.session.commit()
+                return redirect_to(
+                    url_for("orgs.settings", org_slug=org.slug), _("Settings saved.")
+                )
+            db.session.rollback()
+    return render(
+        "orgs/settings.html",
+        status=422 if errors else 200,
+        errors=errors,
+        values=values,
+        **_choices(),
+    )
+
+
+@bp.get("/settings/logo")
+@require("org:view")
+def logo() -> Any:
+    """The organization's logo, to its members only."""
+    if not g.org.logo_key:
+        abort(404)
+    path = _files_dir() / g.org.logo_key
+    if not path.is_file():
+        abort(404)
+    return send_file(path, max_age=3600)
+
+
+@bp.post("/settings/logo/remove")
+@require("org:admin")
+def logo_remove() -> Any:
+    """Remove the logo."""
+    if g.org.logo_key:
+        (_files_dir() / g.org.logo_key).unlink(missing_ok=True)
+        g.org.logo_key = None
+        audit.record(
+            "org.settings_changed",
+            org=g.org,
+            actor=current_user,
+            target=g.org,
+            summary="logo removed",
+            fields=["logo"],
+        )
+        db.session.commit()
+    return redirect_to(url_for("orgs.settings"), _("The logo is removed."))
+
+
+@home_bp.route("/orgs/new", methods=["GET", "POST"])
+@login_required
+def new_org() -> Any:
+    """Create another organization, with the signed-in person as its owner."""
+    errors = FormErrors()
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values = {"name": request.form.get("name", "")}
+        data, errors = parse(schemas.OrgNewIn, values)
+        if data is not None:
+            base = g.org if g.get("org") else None
+            i18n = current_app.extensions["startvora.settings"].i18n
+            org = services.create_organization(
+                data.name,
+                owner=current_user,
+                locale=base.locale if base else i18n.default_locale,
+                timezone=base.timezone if base else i18n.default_timezone,
+                currency=base.currency if base else i18n.default_currency,
+            )
+            audit.record("org.created", org=org, actor=current_user, target=org, summary=org.name)
+            db.session.commit()
+            session["last_org"] = org.slug
+            return redirect_to(
+                url_for("orgs.settings", org_slug=org.slug),
+                _("%(org)s is ready. Check its settings.", org=org.name),
+            )
+    return render("orgs/new.html", status=422 if errors else 200, errors=errors, values=values)
