@@ -63,18 +63,20 @@ def create_app(
         instance_path=str(data),
     )
     app.extensions["startvora.settings"] = settings
+    # Cookies are sent over HTTPS only when the instance is reached over HTTPS.
+    secure = settings.security.secure_cookies or settings.server.public_url.startswith("https:")
     app.config.update(
         SECRET_KEY=datadir.secret_key(settings),
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SESSION_COOKIE_NAME="startvora_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.security.secure_cookies,
+        SESSION_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_NAME="startvora_remember",
         REMEMBER_COOKIE_DURATION=dt.timedelta(days=settings.security.session_days),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.security.secure_cookies,
+        REMEMBER_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),

@@ -17,6 +17,7 @@ from startvora.config import ENV_PREFIX, ConfigError, load_settings
 from startvora.version import __version__
 
 log = logging.getLogger("startvora.cli")
+ROLE_CHOICES = ("owner", "admin", "manager", "member", "accountant", "viewer")
 
 
 class UserFacingError(click.ClickException):
@@ -190,6 +191,106 @@ def schema_revision() -> None:
     app = _app()
     with app.app_context(), db.engine.connect() as conn:
         click.echo(MigrationContext.configure(conn).get_current_revision() or "")
+
+
+@cli.command("create-user")
+@click.option("--email", required=True, help="The person's email; it must not have an account.")
+@click.option("--name", default="", help="Full name (default: the part of the email before @).")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.option("--org", "org_name", required=True, help="Organization name or slug; made if new.")
+@click.option("--role", type=click.Choice(ROLE_CHOICES), default="owner", show_default=True)
+def create_user(email: str, name: str, password_stdin: bool, org_name: str, role: str) -> None:
+    """Create an account (and its organization, if new) from a shell, as the setup page does."""
+    from startvora import create_app
+    from startvora.auth import services as auth
+    from startvora.auth.schemas import check_email
+    from startvora.core import audit
+    from startvora.extensions import db
+    from startvora.orgs import services as orgs
+    from startvora.orgs.models import Organization
+
+    password = sys.stdin.readline().rstrip("\n")
+    app = create_app(migrations=False)
+    with app.app_context():
+        _require_schema(app)
+        try:
+            email = check_email(email.strip())
+        except ValueError as exc:
+            raise UserFacingError(str(exc)) from None
+        problem = auth.password_problem(password, email)
+        if problem:
+            raise UserFacingError(f"password: {problem}")
+        if auth.find_user(email) is not None:
+            raise UserFacingError(f"{email} has an account already")
+        user = auth.create_user(email, name.strip() or email.split("@")[0], password)
+        org = db.session.execute(
+            db.select(Organization).where(
+                (Organization.slug == org_name) | (Organization.name == org_name)
+            )
+        ).scalar_one_or_none()
+        if org is None:
+            if role != "owner":
+                raise UserFacingError("a new organization needs an owner: use --role owner")
+            i18n = app.extensions["startvora.settings"].i18n
+            org = orgs.create_organization(
+                org_name, user, i18n.default_locale, i18n.default_timezone, i18n.default_currency
+            )
+        else:
+            orgs.add_member(org, user, role)
+        audit.record(
+            "members.added",
+            org=org,
+            actor=None,
+            target=user,
+            summary=f"{email} as {role} (command line)",
+        )
+        db.session.commit()
+        click.echo(f"Created {email} as {role} of '{org.name}' (/o/{org.slug}/).")
+
+
+@cli.command("create-token")
+@click.option("--email", required=True, help="Whose token it is.")
+@click.option("--org", "org_slug", required=True, help="The organization's slug.")
+@click.option("--name", default="command line", show_default=True, help="What uses the token.")
+def create_token(email: str, org_slug: str, name: str) -> None:
+    """Create an API token and print it once."""
+    from startvora import create_app
+    from startvora.auth import services as auth
+    from startvora.auth import tokens
+    from startvora.core import audit
+    from startvora.core.tenancy import org_context
+    from startvora.extensions import db
+    from startvora.orgs.models import Membership, Organization
+
+    app = create_app(migrations=False)
+    with app.app_context():
+        _require_schema(app)
+        user = auth.find_user(email)
+        org = db.session.execute(
+            db.select(Organization).where(Organization.slug == org_slug)
+        ).scalar_one_or_none()
+        if user is None or org is None:
+            raise UserFacingError("no such person or organization")
+        if (
+            db.session.execute(
+                db.select(Membership.id).where(
+                    Membership.org_id == org.id, Membership.user_id == user.id
+                )
+            ).first()
+            is None
+        ):
+            raise UserFacingError(f"{email} is not a member of {org_slug}")
+        with org_context(org.id):
+            token, plain = tokens.create_token(user, org.id, name[:80])
+            audit.record(
+                "auth.token_created",
+                org=org,
+                actor=user,
+                target=token,
+                summary=f"{token.name} ({token.prefix}…, command line)",
+            )
+            db.session.commit()
+        click.echo(plain)
 
 
 @cli.command("check-config")

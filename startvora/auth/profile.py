@@ -14,7 +14,7 @@ from startvora.core import audit
 from startvora.core.forms import FormErrors, form_data, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.core.i18n import available_locales, locale_name
-from startvora.core.tenancy import system_context
+from startvora.core.tenancy import org_context, system_context
 from startvora.extensions import db
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
@@ -161,7 +161,8 @@ def create_token() -> Any:
         errors = FormErrors({"org_id": _("Choose one of your organizations.")})
     if data is None or errors:
         return _page(422, errors=errors, section="tokens")
-    token, plain = tokens.create_token(current_user, data.org_id, data.token_name)
+    with org_context(data.org_id):
+        token, plain = tokens.create_token(current_user, data.org_id, data.token_name)
     audit.record(
         "auth.token_created",
         org=data.org_id,

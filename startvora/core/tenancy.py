@@ -123,11 +123,11 @@ def _scope_inserts(session: Session, _context: Any, _instances: Any) -> None:
         if not isinstance(obj, TenantMixin):
             continue
         org_id = current_org_id()
-        if org_id is None and obj.org_id is None:
+        if org_id is None:
             raise TenancyError(f"{type(obj).__name__} added with no organization in context")
         if obj.org_id is None:
             obj.org_id = org_id
-        elif org_id is not None and obj.org_id != org_id:
+        elif obj.org_id != org_id:
             raise TenancyError(f"{type(obj).__name__} added to another organization")
 
 
