@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
@@ -55,7 +55,8 @@ class IsolatedClient(FlaskClient):
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         # The test's own session must not serve rows cached before the request changed them.
-        _db.session.expire_all()
+        if has_app_context():
+            _db.session.expire_all()
         return response
 
 
@@ -140,3 +141,58 @@ def make_app(app: Flask, tmp_path: Path):
 
     yield build
     tasks.configure(app, tmp_path / "queue-restored.db", immediate=True)
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; yields (port, list of received messages)."""
+    import email
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received: list[email.message.Message] = []
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+            received.append(email.message_from_bytes(envelope.original_content or b""))
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp_server):
+    """An app whose email goes to the test SMTP server, with its own database and personas."""
+    port, received = smtp_server
+    app = make_app(
+        mail__host="127.0.0.1",
+        mail__port=port,
+        mail__security="none",
+        mail__from_address="Startvora <office@example.com>",
+    )
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _db.create_all()
+        org = factories.make_org(name="Acme Trading", slug="acme")
+        owner = factories.make_member(org, "owner", name="Alice Owner", email="alice@acme.test")
+        _db.session.commit()
+        owner_id = owner.id
+    app.config["TEST_OWNER_ID"] = owner_id
+    app.config["TEST_MAILBOX"] = received
+    return app
+
+
+def csrf_of(client: FlaskClient, url: str = "/home") -> str:
+    import re
+
+    html = client.get(url, follow_redirects=True).get_data(as_text=True)
+    match = re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)

@@ -77,7 +77,7 @@ def change_password() -> Any:
     services.change_password(current_user, data.password)
     audit.record("auth.password_changed", actor=current_user, summary=current_user.email)
     db.session.commit()
-    login_user(current_user)  # this browser carries the new session token
+    login_user(current_user._get_current_object())  # this browser gets the new session token
     return redirect_to(url_for("profile.index"), _("Your password is changed."))
 
 
