@@ -154,7 +154,7 @@ def smtp_server(tmp_path: Path):
     received: list[email.message.Message] = []
 
     class Keep:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        async def handle_DATA(self, server, session, envelope):
             received.append(email.message_from_bytes(envelope.original_content or b""))
             return "250 Message accepted for delivery"
 
