@@ -139,8 +139,11 @@ def settings() -> Any:
         values = {name: request.form.get(name, "") for name in services.SETTINGS_FIELDS}
         values["require_2fa"] = request.form.get("require_2fa") == "on"
         data, errors = parse(schemas.OrgSettingsIn, values)
+        logo = b""
         upload = request.files.get("logo")
-        logo = upload.read(services.LOGO_MAX_BYTES + 1) if upload and upload.filename else b""
+        if upload is not None:
+            with upload.stream:  # large uploads are spooled to a temporary file
+                logo = upload.read(services.LOGO_MAX_BYTES + 1) if upload.filename else b""
         if data is not None:
             old_logo, new_logo = org.logo_key, None
             try:
