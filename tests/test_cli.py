@@ -134,3 +134,106 @@ def test_serve_refuses_a_port_in_use(tmp_path):
 def test_worker_refuses_immediate_mode(tmp_path):
     result = startvora("worker", data=tmp_path, env={"STARTVORA_QUEUE__IMMEDIATE": "true"})
     assert "queue.immediate is on" in result.stderr
+
+
+def run_with_stdin(data: Path, stdin: str, *args: str):
+    return subprocess.run(
+        [sys.executable, "-m", "startvora", *args],
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "STARTVORA_DATA": str(data),
+        },
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_create_user_and_token_from_a_shell(tmp_path):
+    assert startvora("init", data=tmp_path).returncode == 0
+    made = run_with_stdin(
+        tmp_path,
+        "a long shell password\n",
+        "create-user",
+        "--email",
+        "Root@Example.com",
+        "--password-stdin",
+        "--org",
+        "Shell Co",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "Created root@example.com as owner of 'Shell Co' (/o/shell-co/)" in made.stdout
+    second = run_with_stdin(
+        tmp_path,
+        "another long password\n",
+        "create-user",
+        "--email",
+        "clerk@example.com",
+        "--password-stdin",
+        "--org",
+        "shell-co",
+        "--role",
+        "accountant",
+    )
+    assert second.returncode == 0, second.stderr
+    token = startvora(
+        "create-token", "--email", "clerk@example.com", "--org", "shell-co", data=tmp_path
+    )
+    assert token.returncode == 0 and token.stdout.strip().startswith("svt_")
+    con = sqlite3.connect(tmp_path / "startvora.db")
+    stored = con.execute("SELECT token_hash FROM auth_api_tokens").fetchone()[0]
+    con.close()
+    assert token.stdout.strip() not in stored
+
+
+@pytest.mark.parametrize(
+    ("stdin", "args", "message"),
+    [
+        ("short\n", ("--email", "a@b.co", "--org", "X"), "at least 10"),
+        ("a long shell password\n", ("--email", "nope", "--org", "X"), "Enter an email"),
+        (
+            "a long shell password\n",
+            ("--email", "a@b.co", "--org", "New", "--role", "member"),
+            "needs an owner",
+        ),
+    ],
+)
+def test_create_user_refuses_bad_input(tmp_path, stdin, args, message):
+    assert startvora("init", data=tmp_path).returncode == 0
+    result = run_with_stdin(tmp_path, stdin, "create-user", "--password-stdin", *args)
+    assert message in one_line_error(result)
+
+
+def test_create_token_for_a_non_member(tmp_path):
+    assert startvora("init", data=tmp_path).returncode == 0
+    run_with_stdin(
+        tmp_path,
+        "a long shell password\n",
+        "create-user",
+        "--email",
+        "a@b.co",
+        "--password-stdin",
+        "--org",
+        "One",
+    )
+    run_with_stdin(
+        tmp_path,
+        "a long shell password\n",
+        "create-user",
+        "--email",
+        "c@d.co",
+        "--password-stdin",
+        "--org",
+        "Two",
+    )
+    result = startvora("create-token", "--email", "a@b.co", "--org", "two", data=tmp_path)
+    assert "not a member" in one_line_error(result)
+
+
+def test_cli_role_choices_match_the_permission_table():
+    from startvora.cli import ROLE_CHOICES
+    from startvora.core.permissions import ROLES
+
+    assert set(ROLE_CHOICES) == set(ROLES)

@@ -1,0 +1,161 @@
+"""Tenancy, fail-closed: the query hook, explicit contexts, and a walk over every route."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import pytest
+
+from startvora.auth import tokens
+from startvora.auth.models import ApiToken
+from startvora.core.db import utcnow
+from startvora.core.tenancy import TenancyError, TenantMixin, org_context, system_context
+from startvora.extensions import db as _db
+from startvora.orgs.models import Invitation
+from tests import factories
+
+
+def _tenant_models() -> set[type]:
+    found, todo = set(), list(TenantMixin.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo.extend(cls.__subclasses__())
+    return {c for c in found if hasattr(c, "__table__")}
+
+
+def _make_invitation(org, owner):
+    invitation = Invitation(
+        org_id=org.id,
+        email="x@y.test",
+        role="member",
+        token_hash=secrets.token_hex(32),
+        invited_by_id=owner.id,
+        expires_at=utcnow() + dt.timedelta(days=7),
+    )
+    _db.session.add(invitation)
+    return invitation
+
+
+def _make_token(org, owner):
+    return tokens.create_token(owner, org.id, "theirs")[0]
+
+
+# One row of every tenant model: a new model without a factory here fails the walk below.
+FACTORIES = {Invitation: _make_invitation, ApiToken: _make_token}
+
+
+@pytest.fixture
+def other_org_first(db):
+    """Org B and one row of every tenant table are created first: they hold every id 1."""
+    org_b = factories.make_org(name="Bravo", slug="bravo")
+    charlie = factories.make_member(org_b, "owner", name="Charlie")
+    with org_context(org_b.id):
+        for make in FACTORIES.values():
+            make(org_b, charlie)
+        _db.session.commit()
+    org_a = factories.make_org(name="Acme", slug="acme")
+    alice = factories.make_member(org_a, "owner", name="Alice")
+    _db.session.commit()
+    return org_a, alice, org_b
+
+
+def test_every_tenant_model_has_a_factory():
+    assert _tenant_models() == set(FACTORIES), "add the new tenant model to FACTORIES"
+
+
+def test_every_route_refuses_another_orgs_ids(app, client, login, csrf_token, other_org_first):
+    org_a, alice, _org_b = other_org_first
+    login(alice)
+    token = csrf_token()
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        ids = [
+            a
+            for a in rule.arguments
+            if rule._converters[a].__class__.__name__ == "IntegerConverter"
+        ]
+        if not ids:
+            continue
+        values = {arg: 1 for arg in ids}
+        if "org_slug" in rule.arguments:
+            values["org_slug"] = org_a.slug
+        if set(values) != set(rule.arguments):
+            continue
+        url = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+            walked += 1
+    assert walked >= 5
+
+
+def test_outsiders_get_404_on_every_org_page(app, client, people, login, csrf_token):
+    login(people.charlie)
+    token = csrf_token()
+    for rule in app.url_map.iter_rules():
+        if "org_slug" not in rule.arguments:
+            continue
+        values = {arg: 1 for arg in rule.arguments if arg != "org_slug"}
+        url = rule.build({"org_slug": "acme", **values}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 404, f"{method} {url}"
+
+
+def test_queries_without_an_org_raise(app, db, people):
+    with pytest.raises(TenancyError):
+        _db.session.execute(_db.select(Invitation)).all()
+    with pytest.raises(TenancyError):
+        _db.session.add(
+            Invitation(
+                org_id=people.org_a.id,
+                email="a@b.c",
+                role="member",
+                token_hash="t" * 64,
+                expires_at=utcnow(),
+            )
+        )
+        _db.session.flush()
+    _db.session.rollback()
+
+
+def test_contexts_scope_and_unscope(db, people):
+    with org_context(people.org_a.id):
+        _make_invitation(people.org_a, people.alice)
+        _db.session.commit()
+    with org_context(people.org_b.id):
+        _make_invitation(people.org_b, people.charlie).email = "b@y.test"
+        _db.session.commit()
+        assert [i.email for i in _db.session.execute(_db.select(Invitation)).scalars()] == [
+            "b@y.test"
+        ]
+        with pytest.raises(TenancyError):
+            _db.session.add(
+                Invitation(
+                    org_id=people.org_a.id,
+                    email="z@y.test",
+                    role="member",
+                    token_hash="z" * 64,
+                    expires_at=utcnow(),
+                )
+            )
+            _db.session.flush()
+        _db.session.rollback()
+    with system_context("test: both organizations"):
+        assert _db.session.execute(_db.select(_db.func.count(Invitation.id))).scalar_one() == 2
+
+
+def test_bulk_updates_are_scoped_too(db, people):
+    with org_context(people.org_a.id):
+        _make_invitation(people.org_a, people.alice)
+        _db.session.commit()
+    with org_context(people.org_b.id):
+        _make_invitation(people.org_b, people.charlie)
+        _db.session.commit()
+        _db.session.execute(_db.update(Invitation).values(role="viewer"))
+        _db.session.commit()
+    with system_context("test"):
+        roles = sorted(_db.session.execute(_db.select(Invitation.role)).scalars())
+    assert roles == ["member", "viewer"]
