@@ -37,6 +37,13 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def empty(self) -> None:
+        """A database with no account at all: the first-run state."""
+        with self.app.app_context():
+            db.drop_all()
+            db.create_all()
+        self.app.extensions.pop("startvora.setup_done", None)
+
     def seed(self, members: int = 0) -> dict[str, object]:
         """A fresh database: Acme with an owner and `members` more people."""
         with self.app.app_context():
