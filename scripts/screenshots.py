@@ -62,6 +62,12 @@ def main() -> None:
         pages = {
             "dashboard": f"/o/{slug}/",
             "members": f"/o/{slug}/members",
+            "member": f"/o/{slug}/members/2",
+            "settings": f"/o/{slug}/settings",
+            "audit": f"/o/{slug}/audit",
+            "profile": "/profile/",
+            "two-factor": "/profile/two-factor",
+            "api-docs": "/api-docs",
             "not-found": f"/o/{slug}/no-such-page",
         }
         with sync_playwright() as p:

@@ -35,7 +35,7 @@ def qr_svg(uri: str) -> str:
     """The provisioning URI as an SVG QR code (no script, no style)."""
     out = io.BytesIO()
     segno.make(uri, error="m").save(
-        out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, title="QR code"
+        out, kind="svg", border=2, xmldecl=False, svgns=True, omitsize=True, title="QR code"
     )
     return out.getvalue().decode()
 

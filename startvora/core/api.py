@@ -112,7 +112,9 @@ def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for ep in ENDPOINTS:
-        schema = ep.response.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = ep.response.model_json_schema(
+            ref_template="#/components/schemas/{model}", mode="serialization"
+        )
         schemas.update(schema.pop("$defs", {}))
         schemas[ep.response.__name__] = schema
         openapi_path = "/api/v1" + ep.path.replace("<int:", "{").replace("<", "{").replace(">", "}")

@@ -103,3 +103,9 @@ def test_reference_page(client, people, login):
     login(people.bob)
     html = client.get("/api-docs").get_data(as_text=True)
     assert "/api/v1/members" in html and "MemberPage" in html and "Bearer" in html
+
+
+def test_documented_fields_are_the_ones_sent(client, people, token_for):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    me = client.get("/api/v1/me", headers=token_for(people.alice, people.org_a)).get_json()
+    assert set(doc["components"]["schemas"]["MeOut"]["properties"]) == set(me)
