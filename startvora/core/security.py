@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = "; ".join(
     [
@@ -21,7 +22,18 @@ CSP = "; ".join(
 )
 
 
+class HttpsAwareSessions(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS, configured or not."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = HttpsAwareSessions()
+
     @app.after_request
     def _headers(response: Response) -> Response:
         h = response.headers
