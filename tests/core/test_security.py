@@ -46,6 +46,7 @@ def test_cookies_and_hsts_over_https(client, people):
     response = client.post(
         "/sign-in",
         base_url="https://localhost",
+        headers={"Referer": "https://localhost/sign-in"},  # checked by CSRF under HTTPS
         data={
             "csrf_token": token,
             "email": people.alice.email,
