@@ -65,6 +65,20 @@ def _deliver(invitation: Invitation, token: str) -> str | None:
     return None
 
 
+def _send(
+    invitation: Invitation, token: str, action: str, summary: str, shared: str, sent: str
+) -> Any:
+    """Email the link (or keep it to show once), record it, and go back to the members page."""
+    manual = _deliver(invitation, token)
+    audit.record(action, org=g.org, actor=current_user, target=invitation, summary=summary)
+    db.session.commit()
+    back = url_for("orgs.members_index")
+    if manual:
+        session["invite_link"] = {"id": invitation.id, "link": manual}
+        return redirect_to(back, shared)
+    return redirect_to(back, sent)
+
+
 @bp.post("/invitations")
 @require("org:admin")
 def invitations_create() -> Any:
@@ -81,20 +95,14 @@ def invitations_create() -> Any:
     except services.MemberRuleError as exc:
         db.session.rollback()
         return redirect_to(back, str(exc.message), "error")
-    manual = _deliver(invitation, token)
-    audit.record(
+    return _send(
+        invitation,
+        token,
         "invitations.sent",
-        org=g.org,
-        actor=current_user,
-        target=invitation,
-        summary=f"{invitation.email} as {invitation.role}",
-        role=invitation.role,
+        f"{invitation.email} as {invitation.role}",
+        _("Invitation created. Email is not set up: share the link."),
+        _("Invitation sent to %(email)s.", email=invitation.email),
     )
-    db.session.commit()
-    if manual:
-        session["invite_link"] = {"id": invitation.id, "link": manual}
-        return redirect_to(back, _("Invitation created. Email is not set up: share the link."))
-    return redirect_to(back, _("Invitation sent to %(email)s.", email=invitation.email))
 
 
 @bp.post("/invitations/<int:invitation_id>/resend")
@@ -107,19 +115,14 @@ def invitations_resend(invitation_id: int) -> Any:
         token = invitations.resend(invitation)
     except invitations.InvitationError as exc:
         return redirect_to(back, str(REASONS[exc.reason]), "error")
-    manual = _deliver(invitation, token)
-    audit.record(
+    return _send(
+        invitation,
+        token,
         "invitations.resent",
-        org=g.org,
-        actor=current_user,
-        target=invitation,
-        summary=invitation.email,
+        invitation.email,
+        _("New link created. Email is not set up: share the link."),
+        _("Invitation sent again to %(email)s.", email=invitation.email),
     )
-    db.session.commit()
-    if manual:
-        session["invite_link"] = {"id": invitation.id, "link": manual}
-        return redirect_to(back, _("New link created. Email is not set up: share the link."))
-    return redirect_to(back, _("Invitation sent again to %(email)s.", email=invitation.email))
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
