@@ -10,7 +10,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from startvora.auth import schemas, services, tokens, twofactor
 from startvora.auth.models import ApiToken
-from startvora.core import audit
+from startvora.auth.views import PASSWORD_CHECK
+from startvora.core import audit, ratelimit
 from startvora.core.forms import FormErrors, form_data, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.core.i18n import available_locales, locale_name
@@ -24,6 +25,11 @@ bp = Blueprint("profile", __name__, url_prefix="/profile")
 @login_required
 def _signed_in() -> None:
     """Every page here is the signed-in person's own."""
+
+
+def _password_tries_left() -> ratelimit.Verdict:
+    """Checks of the password from a signed-in session are limited too (a stolen session)."""
+    return ratelimit.attempt((PASSWORD_CHECK, str(current_user.id)))
 
 
 def _page(status: int = 200, **ctx: Any) -> Any:
@@ -70,7 +76,9 @@ def change_password() -> Any:
         form_data(request.form, ("current", "password", "confirm")),
         context={"email": current_user.email},
     )
-    if data is not None and not current_user.check_password(data.current):
+    if data is not None and not (verdict := _password_tries_left()).allowed:
+        errors = FormErrors({"current": verdict.message()})
+    elif data is not None and not current_user.check_password(data.current):
         errors = FormErrors({"current": _("This is not your current password.")})
     if data is None or errors:
         return _page(422, errors=errors, section="password")
@@ -126,7 +134,9 @@ def disable_two_factor() -> Any:
     data, errors = parse(
         schemas.DisableTwoFactorIn, form_data(request.form, ("disable_password", "disable_code"))
     )
-    if data is not None and not twofactor.disable(
+    if data is not None and not (verdict := _password_tries_left()).allowed:
+        errors = FormErrors({"disable_code": verdict.message()})
+    elif data is not None and not twofactor.disable(
         current_user, data.disable_password, data.disable_code
     ):
         errors = FormErrors({"disable_code": _("The password or the code is not right.")})
@@ -143,8 +153,10 @@ def new_recovery_codes() -> Any:
     password = request.form.get("recovery_password", "")
     if not current_user.has_2fa:
         abort(404)
-    if not current_user.check_password(password):
-        errors = FormErrors({"recovery_password": _("This is not your password.")})
+    verdict = _password_tries_left()
+    if not verdict.allowed or not current_user.check_password(password):
+        message = verdict.message() if not verdict.allowed else _("This is not your password.")
+        errors = FormErrors({"recovery_password": message})
         return _page(422, errors=errors, section="two-factor")
     codes = twofactor.new_recovery_codes(current_user)
     audit.record("auth.recovery_codes_renewed", actor=current_user, summary=current_user.email)

@@ -9,6 +9,8 @@ import time
 
 import pyotp
 import segno
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from startvora.auth.models import RecoveryCode, User
 from startvora.core.db import utcnow
@@ -43,7 +45,7 @@ def qr_svg(uri: str) -> str:
 def _matching_step(user: User, code: str) -> int | None:
     """The time step a code belongs to (one step either side allowed), if it matches at all."""
     code = code.replace(" ", "")
-    if not (user.totp_secret and code.isdigit() and len(code) == 6):
+    if not (user.totp_secret and code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(user.totp_secret)
     now_step = int(time.time()) // STEP_S
@@ -55,10 +57,22 @@ def _matching_step(user: User, code: str) -> int | None:
 
 def _accept_totp(user: User, code: str) -> bool:
     step = _matching_step(user, code)
-    # pyotp itself would accept the same code twice; the last step used is remembered.
-    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+    if step is None:
         return False
-    user.totp_last_step = step
+    # pyotp itself would accept the same code twice; the last step used is remembered, and
+    # moved forward by one conditional UPDATE so that two requests racing cannot both pass.
+    moved = db.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 
@@ -94,18 +108,17 @@ def verify(user: User, code: str) -> str | None:
         return None
     if _accept_totp(user, code):
         return "totp"
-    hashed = _hash_code(code)
-    recovery = db.session.execute(
-        db.select(RecoveryCode).where(
+    used = db.session.execute(
+        update(RecoveryCode)
+        .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == hashed,
+            RecoveryCode.code_hash == _hash_code(code),
             RecoveryCode.used_at.is_(None),
         )
-    ).scalar_one_or_none()
-    if recovery is None:
-        return None
-    recovery.used_at = utcnow()
-    return "recovery"
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return "recovery" if used == 1 else None
 
 
 def remaining_recovery_codes(user: User) -> int:

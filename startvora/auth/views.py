@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,8 +27,11 @@ SIGN_IN_PER_ACCOUNT = ratelimit.Limit("sign-in-account", attempts=5, window_s=15
 RESET_PER_IP = ratelimit.Limit("reset-ip", attempts=10, window_s=60 * 60)
 RESET_PER_ACCOUNT = ratelimit.Limit("reset-account", attempts=3, window_s=60 * 60)
 TWO_FACTOR_PER_ACCOUNT = ratelimit.Limit("2fa-account", attempts=5, window_s=15 * 60)
+TWO_FACTOR_PER_IP = ratelimit.Limit("2fa-ip", attempts=30, window_s=15 * 60)
+PASSWORD_CHECK = ratelimit.Limit("password-check", attempts=10, window_s=15 * 60)
 
 PENDING = "auth.pending"  # session key: who passed the password step, waiting for a code
+PENDING_MAX_AGE_S = 300
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -59,13 +63,16 @@ def init_first_run_gate(app: Flask) -> None:
         return redirect(url_for("auth.setup"))
 
 
-def _complete_sign_in(user: User, remember: bool, method: str) -> Any:
+def _complete_sign_in(
+    user: User, remember: bool, method: str, forget: tuple[ratelimit.Limit, str]
+) -> Any:
     """Start a fresh session for the person (never reusing the anonymous one)."""
     target = _safe_next(session.get("auth.next")) or url_for("home.home")
     session.clear()
     login_user(user, remember=remember)
     audit.record("auth.signed_in", actor=user, summary=f"Signed in ({method})", method=method)
     db.session.commit()
+    ratelimit.reset(forget)  # after the commit: the limiter writes on a connection of its own
     return redirect_to(target)
 
 
@@ -118,19 +125,16 @@ def sign_in() -> Any:
         values["remember"] = request.form.get("remember") == "on"
         data, errors = parse(schemas.SignInIn, values)
         if data is not None:
-            keys = (SIGN_IN_PER_IP, _ip()), (SIGN_IN_PER_ACCOUNT, data.email)
-            verdict = max((ratelimit.check(lim, key) for lim, key in keys), key=_retry)
+            verdict = ratelimit.attempt((SIGN_IN_PER_IP, _ip()), (SIGN_IN_PER_ACCOUNT, data.email))
             if not verdict.allowed:
+                _record_lockout(verdict, services.find_user(data.email), data.email)
                 errors = FormErrors({FORM_ERROR: verdict.message()})
-                status = 429
                 values.pop("password", None)
                 return render(
-                    "auth/sign_in.html", block="form", status=status, errors=errors, values=values
+                    "auth/sign_in.html", block="form", status=429, errors=errors, values=values
                 )
             user = services.authenticate(data.email, data.password)
             if user is None:
-                for limit, key in keys:
-                    ratelimit.hit(limit, key)
                 known = services.find_user(data.email)
                 audit.record(
                     "auth.sign_in_failed",
@@ -141,36 +145,60 @@ def sign_in() -> Any:
                 db.session.commit()
                 errors = FormErrors({FORM_ERROR: _("The email or password is wrong.")})
             else:
-                ratelimit.reset(SIGN_IN_PER_ACCOUNT, data.email)
                 session["auth.next"] = request.args.get("next") or ""
                 if user.has_2fa:
-                    session[PENDING] = {"id": user.id, "remember": data.remember}
+                    session[PENDING] = {
+                        "id": user.id,
+                        "token": user.session_token,
+                        "at": time.time(),
+                        "remember": data.remember,
+                    }
                     db.session.commit()
+                    ratelimit.reset((SIGN_IN_PER_ACCOUNT, data.email))
                     return redirect_to(url_for("auth.two_factor"))
-                return _complete_sign_in(user, data.remember, "password")
+                return _complete_sign_in(
+                    user, data.remember, "password", (SIGN_IN_PER_ACCOUNT, data.email)
+                )
     values.pop("password", None)
     status = 422 if errors else 200
     return render("auth/sign_in.html", block="form", status=status, errors=errors, values=values)
 
 
-def _retry(verdict: ratelimit.Verdict) -> int:
-    return verdict.retry_after_s
+def _record_lockout(verdict: ratelimit.Verdict, user: User | None, who: str) -> None:
+    """The first refused attempt of a lockout goes to the audit log."""
+    if verdict.just_locked:
+        audit.record("auth.locked_out", actor=user, summary=f"Too many attempts for {who}")
+        db.session.commit()
+
+
+def _pending_user() -> User | None:
+    """The person between the password step and the code step, for five minutes at most."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_MAX_AGE_S:
+        return None
+    user = db.session.get(User, pending.get("id"))
+    # A password reset or "sign out everywhere" since the password step voids it.
+    if user is None or not user.has_2fa or user.session_token != pending.get("token"):
+        return None
+    return user
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 def two_factor() -> Any:
     """The second step: a code from the authenticator app, or a recovery code."""
-    pending = session.get(PENDING)
-    user = db.session.get(User, pending["id"]) if isinstance(pending, dict) else None
-    if user is None or not user.has_2fa:
+    user = _pending_user()
+    if user is None:
         session.pop(PENDING, None)
-        return redirect(url_for("auth.sign_in"))
+        return redirect_to(url_for("auth.sign_in"))
     errors = FormErrors()
     if request.method == "POST":
         data, errors = parse(schemas.CodeIn, form_data(request.form, ("code",)))
         if data is not None:
-            verdict = ratelimit.check(TWO_FACTOR_PER_ACCOUNT, str(user.id))
+            verdict = ratelimit.attempt(
+                (TWO_FACTOR_PER_ACCOUNT, str(user.id)), (TWO_FACTOR_PER_IP, _ip())
+            )
             if not verdict.allowed:
+                _record_lockout(verdict, user, user.email)
                 return render(
                     "auth/two_factor.html",
                     block="form",
@@ -179,11 +207,12 @@ def two_factor() -> Any:
                 )
             method = twofactor.verify(user, data.code)
             if method is not None:
-                ratelimit.reset(TWO_FACTOR_PER_ACCOUNT, str(user.id))
                 if method == "recovery":
                     audit.record("auth.recovery_code_used", actor=user, summary="Recovery code")
-                return _complete_sign_in(user, bool(pending.get("remember")), method)
-            ratelimit.hit(TWO_FACTOR_PER_ACCOUNT, str(user.id))
+                remember = bool(session[PENDING].get("remember"))
+                return _complete_sign_in(
+                    user, remember, method, (TWO_FACTOR_PER_ACCOUNT, str(user.id))
+                )
             audit.record("auth.sign_in_failed", actor=user, summary="Wrong two-factor code")
             db.session.commit()
             errors = FormErrors({"code": _("That code is not right, or it was used already.")})
@@ -194,8 +223,9 @@ def two_factor() -> Any:
 @bp.post("/sign-out")
 def sign_out() -> Any:
     """End this browser's session."""
-    logout_user()
+    # Cleared first: logout_user() then marks the remember-me cookie for deletion.
     session.clear()
+    logout_user()
     return redirect_to(url_for("auth.sign_in"), _("You are signed out."))
 
 
@@ -208,26 +238,20 @@ def forgot_password() -> Any:
     if request.method == "POST":
         values = form_data(request.form, ("email",))
         data, errors = parse(schemas.ResetRequestIn, values)
-        if data is not None:
-            keys = (RESET_PER_IP, _ip()), (RESET_PER_ACCOUNT, data.email)
-            verdict = max((ratelimit.check(lim, key) for lim, key in keys), key=_retry)
+        if data is not None and not mail.mail_configured():
+            # The same answer for every address: it must not tell which ones have accounts.
+            errors = FormErrors(
+                {FORM_ERROR: _("Email is not set up here. Ask your administrator.")}
+            )
+        elif data is not None:
+            verdict = ratelimit.attempt((RESET_PER_IP, _ip()), (RESET_PER_ACCOUNT, data.email))
             if not verdict.allowed:
                 errors = FormErrors({FORM_ERROR: verdict.message()})
                 return render(
                     "auth/forgot.html", block="form", status=429, errors=errors, values=values
                 )
-            for limit, key in keys:
-                ratelimit.hit(limit, key)
             user = services.find_user(data.email)
             if user is not None and user.active:
-                if not mail.mail_configured():
-                    db.session.rollback()
-                    errors = FormErrors(
-                        {FORM_ERROR: _("Email is not set up here. Ask your administrator.")}
-                    )
-                    return render(
-                        "auth/forgot.html", block="form", status=422, errors=errors, values=values
-                    )
                 link = url_for("auth.reset_password", token=services.make_reset_token(user))
                 mail.send_email(
                     user.email,
@@ -242,7 +266,10 @@ def forgot_password() -> Any:
                 audit.record("auth.password_reset_requested", actor=user, summary=user.email)
             db.session.commit()
             sent = True
-    return render("auth/forgot.html", block="form", errors=errors, values=values, sent=sent)
+    status = 422 if errors else 200
+    return render(
+        "auth/forgot.html", block="form", status=status, errors=errors, values=values, sent=sent
+    )
 
 
 def _external(path: str) -> str:

@@ -41,6 +41,15 @@ def folded(expr: Any) -> Any:
     return func.lower(expr)
 
 
+def insert_or_ignore(table: Any, **values: Any) -> Any:
+    """INSERT that does nothing when the row's key exists (SQLite and PostgreSQL)."""
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(**values).on_conflict_do_nothing()
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # The listener is global; only SQLite connections get the pragmas.

@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 
 from flask_babel import ngettext
-from sqlalchemy import String
+from sqlalchemy import String, case, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from startvora.core.db import insert_or_ignore
 from startvora.extensions import db
 
 
@@ -36,6 +37,7 @@ class Limit:
 class Verdict:
     allowed: bool
     retry_after_s: int = 0
+    just_locked: bool = False  # this attempt was the first one over the limit
 
     def message(self) -> str:
         minutes = max(1, math.ceil(self.retry_after_s / 60))
@@ -46,36 +48,47 @@ class Verdict:
         )
 
 
-def check(limit: Limit, *keys: str) -> Verdict:
-    """Whether another attempt is allowed for every key, without counting one."""
+KEEP_S = 24 * 3600  # rows idle longer than any window are purged
+
+
+def attempt(*checks: tuple[Limit, str]) -> Verdict:
+    """Count one attempt against every (limit, key) and say whether it may go ahead.
+
+    Counting happens first, atomically, in a transaction of its own that commits at once: two
+    requests racing each other both count, and a refused attempt stays counted whatever the
+    request does afterwards. Call it before the request writes anything (SQLite has one
+    writer at a time), and `reset` after the request's commit.
+    """
+    table = RateLimit.__table__
     now = time.time()
-    worst = 0
-    for key in keys:
-        row = db.session.get(RateLimit, f"{limit.name}:{key}")
-        in_window = row is not None and now - row.window_start < limit.window_s
-        if in_window and row.count >= limit.attempts:
-            worst = max(worst, int(row.window_start + limit.window_s - now) + 1)
-    return Verdict(allowed=worst == 0, retry_after_s=worst)
+    worst = Verdict(allowed=True)
+    with db.engine.begin() as conn:
+        conn.execute(table.delete().where(table.c.window_start < now - KEEP_S))
+        for limit, key in checks:
+            full = f"{limit.name}:{key.casefold().strip()}"[:200]
+            conn.execute(insert_or_ignore(table, key=full, window_start=now, count=0))
+            expired = table.c.window_start <= now - limit.window_s
+            conn.execute(
+                table.update()
+                .where(table.c.key == full)
+                .values(
+                    count=case((expired, 1), else_=table.c.count + 1),
+                    window_start=case((expired, now), else_=table.c.window_start),
+                )
+            )
+            count, start = conn.execute(
+                select(table.c.count, table.c.window_start).where(table.c.key == full)
+            ).one()
+            if count > limit.attempts:
+                retry = int(start + limit.window_s - now) + 1
+                if retry > worst.retry_after_s:
+                    worst = Verdict(False, retry, just_locked=count == limit.attempts + 1)
+    return worst
 
 
-def hit(limit: Limit, *keys: str) -> None:
-    """Count one attempt against every key (the caller commits)."""
-    now = time.time()
-    for key in keys:
-        full = f"{limit.name}:{key}"
-        row = db.session.get(RateLimit, full)
-        if row is None:
-            db.session.add(RateLimit(key=full, window_start=now, count=1))
-        elif now - row.window_start >= limit.window_s:
-            row.window_start, row.count = now, 1
-        else:
-            row.count += 1
-    db.session.flush()
-
-
-def reset(limit: Limit, *keys: str) -> None:
+def reset(*checks: tuple[Limit, str]) -> None:
     """Forget the attempts of these keys (after a success)."""
-    for key in keys:
-        row = db.session.get(RateLimit, f"{limit.name}:{key}")
-        if row is not None:
-            db.session.delete(row)
+    table = RateLimit.__table__
+    keys = [f"{limit.name}:{key.casefold().strip()}"[:200] for limit, key in checks]
+    with db.engine.begin() as conn:
+        conn.execute(table.delete().where(table.c.key.in_(keys)))
