@@ -171,6 +171,10 @@ def create_token() -> Any:
     orgs = {m.org_id: m.org for m in current_user.memberships}
     if data is not None and data.org_id not in orgs:
         errors = FormErrors({"org_id": _("Choose one of your organizations.")})
+    elif data is not None and orgs[data.org_id].require_2fa and not current_user.has_2fa:
+        errors = FormErrors(
+            {"org_id": _("This organization requires two-factor sign-in: turn it on first.")}
+        )
     if data is None or errors:
         return _page(422, errors=errors, section="tokens")
     with org_context(data.org_id):

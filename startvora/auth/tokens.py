@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from startvora.auth.models import ApiToken, User
 from startvora.core.db import utcnow
 from startvora.core.tenancy import system_context
+from startvora.core.text import sha256_hex
 from startvora.extensions import db
 
 PREFIX = "svt_"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_token(user: User, org_id: int, name: str) -> tuple[ApiToken, str]:
     """A new token for a person in one organization; the plain token is returned only here."""
     plain = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        org_id=org_id, user_id=user.id, name=name, prefix=plain[:12], token_hash=_hash(plain)
+        org_id=org_id, user_id=user.id, name=name, prefix=plain[:12], token_hash=sha256_hex(plain)
     )
     db.session.add(token)
     db.session.flush()
@@ -34,7 +30,7 @@ def find_active(plain: str) -> ApiToken | None:
         return None
     with system_context("an API token names its own organization"):
         token = db.session.execute(
-            db.select(ApiToken).where(ApiToken.token_hash == _hash(plain))
+            db.select(ApiToken).where(ApiToken.token_hash == sha256_hex(plain))
         ).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None

@@ -15,6 +15,7 @@ from startvora.auth.models import User
 from startvora.core import audit, mail, ratelimit
 from startvora.core.forms import FORM_ERROR, FormErrors, form_data, parse
 from startvora.core.htmx import redirect_to, render
+from startvora.core.mail import external_url
 from startvora.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -252,7 +253,7 @@ def forgot_password() -> Any:
                 )
             user = services.find_user(data.email)
             if user is not None and user.active:
-                link = url_for("auth.reset_password", token=services.make_reset_token(user))
+                link = url_for("auth.reset_password", t=services.make_reset_token(user))
                 mail.send_email(
                     user.email,
                     _("Reset your Startvora password"),
@@ -260,7 +261,7 @@ def forgot_password() -> Any:
                         "Someone asked to reset the password of your Startvora account.\n\n"
                         "To choose a new password, open this link within one hour:\n%(link)s\n\n"
                         "If it was not you, ignore this email; your password stays as it is.",
-                        link=_external(link),
+                        link=external_url(link),
                     ),
                 )
                 audit.record("auth.password_reset_requested", actor=user, summary=user.email)
@@ -272,14 +273,13 @@ def forgot_password() -> Any:
     )
 
 
-def _external(path: str) -> str:
-    public = current_app.extensions["startvora.settings"].server.public_url.rstrip("/")
-    return (public or request.host_url.rstrip("/")) + path
+@bp.route("/reset-password", methods=["GET", "POST"])
+def reset_password() -> Any:
+    """Choose a new password from an emailed link (single use, one hour).
 
-
-@bp.route("/reset-password/<token>", methods=["GET", "POST"])
-def reset_password(token: str) -> Any:
-    """Choose a new password from an emailed link (single use, one hour)."""
+    The token travels in the query string, which the access log leaves out.
+    """
+    token = request.args.get("t", "")[:2000]
     try:
         user = services.user_for_reset_token(token)
     except services.ResetTokenError as exc:

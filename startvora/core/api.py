@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, url_for
 from pydantic import BaseModel
 
 from startvora.core.errors import render_error
@@ -67,6 +67,13 @@ def _authenticate() -> None:
     ).scalar_one_or_none()
     if membership is None:
         raise ApiError(401, "The token's owner is no longer a member of its organization.")
+    for guard in current_app.extensions.get("startvora.org_guards", ()):
+        if guard(membership.org, token.user) is not None:
+            raise ApiError(
+                403,
+                "This organization requires something of the token's owner "
+                "first (such as two-factor sign-in); do it in the browser.",
+            )
     now = dt.datetime.now(dt.UTC)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
         token.last_used_at = now

@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from flask import current_app
+from flask import current_app, request
 
 from startvora.core.db import after_commit
 from startvora.core.tasks import task
@@ -18,6 +18,12 @@ log = logging.getLogger(__name__)
 
 class MailNotConfigured(RuntimeError):
     """No SMTP server is set; callers show links on screen instead."""
+
+
+def external_url(path: str) -> str:
+    """A full URL for emails: the configured public URL, else the address the request used."""
+    public = current_app.extensions["startvora.settings"].server.public_url.rstrip("/")
+    return (public or request.host_url.rstrip("/")) + path
 
 
 def mail_configured() -> bool:

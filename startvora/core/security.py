@@ -45,4 +45,8 @@ def init_app(app: Flask) -> None:
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.is_secure:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
+            # Flask-Login reads its Secure flag from static config; over HTTPS it is always on.
+            cookies = h.getlist("Set-Cookie")
+            if any("Secure" not in c for c in cookies):
+                h.setlist("Set-Cookie", [c if "Secure" in c else c + "; Secure" for c in cookies])
         return response

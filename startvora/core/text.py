@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+
+
+def sha256_hex(value: str) -> str:
+    """The SHA-256 of a text, in hex: how random tokens are stored (never the tokens)."""
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def slugify(value: str, max_length: int = 50) -> str:

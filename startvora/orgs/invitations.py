@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
-from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -13,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from startvora.auth.models import User
 from startvora.core.db import utcnow
 from startvora.core.tenancy import system_context
+from startvora.core.text import sha256_hex
 from startvora.extensions import db
 from startvora.orgs import services
 from startvora.orgs.models import Invitation, Membership, Organization
@@ -32,14 +31,10 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="startvora.invitation")
 
 
-def _hash(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
-
-
 def _new_link_token(invitation: Invitation) -> str:
     # A fresh nonce each time: sending again makes the earlier link stop working.
     nonce = secrets.token_urlsafe(24)
-    invitation.token_hash = _hash(nonce)
+    invitation.token_hash = sha256_hex(nonce)
     invitation.expires_at = utcnow() + VALID_FOR
     db.session.flush()
     return _serializer().dumps({"i": invitation.id, "n": nonce})
@@ -57,14 +52,20 @@ def is_member(org: Organization, email: str) -> bool:
 
 
 def pending_for(email: str) -> Invitation | None:
-    return db.session.execute(
-        db.select(Invitation).where(
-            Invitation.email == email.lower(),
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
+    return (
+        db.session.execute(
+            db.select(Invitation)
+            .where(
+                Invitation.email == email.lower(),
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.id.desc())
         )
-    ).scalar_one_or_none()
+        .scalars()
+        .first()
+    )
 
 
 def invite(org: Organization, actor: Membership, email: str, role: str) -> tuple[Invitation, str]:
@@ -92,6 +93,9 @@ def resend(invitation: Invitation) -> str:
     """A new link for an open invitation (also after it expired); the old link dies."""
     if invitation.accepted_at or invitation.revoked_at:
         raise InvitationError("closed")
+    other = pending_for(invitation.email)
+    if other is not None and other.id != invitation.id:
+        raise InvitationError("already invited")
     invitation.sent_count += 1
     return _new_link_token(invitation)
 
@@ -115,7 +119,7 @@ def from_link(token: str) -> Invitation:
     with system_context("an invitation link names its own organization"):
         invitation = db.session.get(Invitation, data["i"])
     if invitation is None or not secrets.compare_digest(
-        invitation.token_hash, _hash(str(data.get("n", "")))
+        invitation.token_hash, sha256_hex(str(data.get("n", "")))
     ):
         raise InvitationError("invalid")
     if invitation.revoked_at:
@@ -137,7 +141,3 @@ def accept(invitation: Invitation, user: User) -> Membership | None:
     if is_member(org, user.email):
         return None
     return services.add_member(org, user, invitation.role)
-
-
-def summary(invitation: Invitation) -> dict[str, Any]:
-    return {"email": invitation.email, "role": invitation.role}

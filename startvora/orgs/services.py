@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
 from startvora.auth.models import User
+from startvora.core.db import after_commit
 from startvora.core.text import slugify
 from startvora.extensions import db
 from startvora.orgs.models import Membership, Organization
@@ -20,7 +21,7 @@ RESERVED_SLUGS = {"new", "api", "admin", "static", "setup"}
 def unique_slug(name: str) -> str:
     """A URL slug for a new organization, made unique with a number if needed."""
     base = slugify(name) or "org"
-    if base in RESERVED_SLUGS:
+    if base in RESERVED_SLUGS or len(base) < 2:
         base = f"{base}-org"
     taken = set(
         db.session.execute(
@@ -202,9 +203,14 @@ def save_logo(org: Organization, data: bytes, files_dir: Path) -> str:
     key = f"org-{org.id}/logo-{hashlib.sha256(data).hexdigest()[:16]}.{kind}"
     path = files_dir / key
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    path.write_bytes(data)  # a new name: nothing in use is overwritten
     old = org.logo_key
     org.logo_key = key
     if old and old != key:
-        (files_dir / old).unlink(missing_ok=True)
+        after_commit(delete_file, files_dir, old)  # the old file goes once the change is saved
     return key
+
+
+def delete_file(files_dir: Path, key: str) -> None:
+    """Remove a stored file (called after the commit that stopped using it)."""
+    (files_dir / key).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from startvora.core import audit
+from startvora.core.db import after_commit
 from startvora.core.forms import FormErrors, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.core.permissions import require
@@ -191,7 +192,10 @@ def logo() -> Any:
     path = _files_dir() / g.org.logo_key
     if not path.is_file():
         abort(404)
-    return send_file(path, max_age=3600)
+    response = send_file(path, max_age=3600)
+    response.cache_control.public = False
+    response.cache_control.private = True  # members only: no shared cache may keep it
+    return response
 
 
 @bp.post("/settings/logo/remove")
@@ -199,7 +203,7 @@ def logo() -> Any:
 def logo_remove() -> Any:
     """Remove the logo."""
     if g.org.logo_key:
-        (_files_dir() / g.org.logo_key).unlink(missing_ok=True)
+        after_commit(services.delete_file, _files_dir(), g.org.logo_key)
         g.org.logo_key = None
         audit.record(
             "org.settings_changed",

@@ -25,7 +25,8 @@ def invite(client, token, email="dan@example.com", role="member"):
 
 def shared_link(client) -> str:
     html = client.get("/o/acme/members").get_data(as_text=True)
-    return re.search(r'id="invite-link">https?://[^/]+(/invitations/[^<]+)<', html).group(1)
+    link = re.search(r'id="invite-link">https?://[^/]+(/invitations/accept\?t=[^<]+)<', html)
+    return link.group(1)
 
 
 def test_invitation_by_email_is_accepted_with_a_new_account(mail_app):
@@ -40,7 +41,7 @@ def test_invitation_by_email_is_accepted_with_a_new_account(mail_app):
         time.sleep(0.05)
     body = box[0].get_payload(decode=True).decode()
     assert box[0]["To"] == "dan@example.com" and "Acme Trading" in box[0]["Subject"]
-    path = re.search(r"https?://[^/\s]+(/invitations/\S+)", body).group(1)
+    path = re.search(r"https?://[^/\s]+(/invitations/accept\?t=\S+)", body).group(1)
 
     guest = mail_app.test_client()
     page = guest.get(path)
@@ -147,7 +148,7 @@ def test_tampered_expired_revoked_and_resent_links(app, client, people, login, c
 
     old = URLSafeTimedSerializer(app.secret_key, salt="startvora.invitation")
     forged = old.dumps({"i": invitation.id, "n": "guess"})
-    assert "not valid" in client.get(f"/invitations/{forged}").get_data(as_text=True)
+    assert "not valid" in client.get(f"/invitations/accept?t={forged}").get_data(as_text=True)
 
 
 def test_only_owners_invite_owners(client, people, login, csrf_token):
