@@ -78,7 +78,8 @@ def create_app(
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        # The largest upload (a logo) is 1 MB; modules that take bigger files raise this.
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
     )
     app.config.update(flask_config)
@@ -91,6 +92,8 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     core_db.configure_sqlite(settings.database.busy_timeout_ms)
+    # First, so that its after-request hook runs last, over the cookies of the others.
+    security.init_app(app)
     db.init_app(app)
     if migrations:
         from startvora.extensions import migrate
@@ -104,7 +107,6 @@ def create_app(
     registry.init_app(app)
     tenancy.init_app(app)
     htmx.init_app(app)
-    security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
     _template_helpers(app)

@@ -222,12 +222,20 @@ def create_user(email: str, name: str, password_stdin: bool, org_name: str, role
             raise UserFacingError(f"password: {problem}")
         if auth.find_user(email) is not None:
             raise UserFacingError(f"{email} has an account already")
-        user = auth.create_user(email, name.strip() or email.split("@")[0], password)
+        name = (name.strip() or email.split("@")[0])[:120]
         org = db.session.execute(
-            db.select(Organization).where(
-                (Organization.slug == org_name) | (Organization.name == org_name)
-            )
+            db.select(Organization).where(Organization.slug == org_name)
         ).scalar_one_or_none()
+        if org is None:
+            named = (
+                db.session.execute(db.select(Organization).where(Organization.name == org_name))
+                .scalars()
+                .all()
+            )
+            if len(named) > 1:
+                raise UserFacingError(f"several organizations are named {org_name!r}: use a slug")
+            org = named[0] if named else None
+        user = auth.create_user(email, name, password)
         if org is None:
             if role != "owner":
                 raise UserFacingError("a new organization needs an owner: use --role owner")

@@ -106,10 +106,11 @@ def two_factor() -> Any:
     if current_user.has_2fa:
         return redirect_to(url_for("profile.index"))
     errors = FormErrors()
-    if request.method == "GET" or not current_user.totp_secret:
+    if not current_user.totp_secret:
+        # Made once and kept until confirmed: reloading the page shows the same QR code.
         twofactor.start_enrolment(current_user)
         db.session.commit()
-    else:
+    elif request.method == "POST":
         data, errors = parse(schemas.CodeIn, form_data(request.form, ("code",)))
         if data is not None:
             codes = twofactor.confirm_enrolment(current_user, data.code)

@@ -11,7 +11,11 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# No control characters: names end up in email headers and file names.
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=PLAIN)
+]
 # Passwords are taken exactly as typed: spaces are part of them.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]

@@ -49,22 +49,21 @@ class ApiError(Exception):
 
 
 def _authenticate() -> None:
-    """Bearer token -> g.api_user, g.org, g.membership; ApiError(401) otherwise."""
-    from startvora.auth import tokens
-    from startvora.orgs.models import Membership
+    """Bearer token -> g.api_user, g.org, g.membership; ApiError(401) otherwise.
 
+    The identity module registers how a token is checked (app.extensions
+    ["startvora.find_token"]) and the organizations module how a membership is found.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, plain = header.partition(" ")
     if scheme.lower() != "bearer" or not plain.strip():
         raise ApiError(401, "Send a personal access token: Authorization: Bearer <token>.")
-    token = tokens.find_active(plain.strip())
+    token = current_app.extensions["startvora.find_token"](plain.strip())
     if token is None:
         raise ApiError(401, "The token is unknown, revoked, or its owner is deactivated.")
-    membership = db.session.execute(
-        db.select(Membership).where(
-            Membership.org_id == token.org_id, Membership.user_id == token.user_id
-        )
-    ).scalar_one_or_none()
+    membership = current_app.extensions["startvora.find_membership_by_id"](
+        token.org_id, token.user_id
+    )
     if membership is None:
         raise ApiError(401, "The token's owner is no longer a member of its organization.")
     for guard in current_app.extensions.get("startvora.org_guards", ()):
@@ -76,8 +75,7 @@ def _authenticate() -> None:
             )
     now = dt.datetime.now(dt.UTC)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
-        token.last_used_at = now
-        db.session.commit()
+        token.last_used_at = now  # committed by the endpoint wrapper
     g.api_token, g.api_user = token, token.user
     g.org, g.membership = membership.org, membership
 
@@ -103,9 +101,13 @@ def endpoint(
                     raise ApiError(403, f"Your role does not allow {permission}.")
                 with org_context(g.org.id):
                     result = view(*args, **kwargs)
+                    body = response.model_validate(result, from_attributes=True).model_dump(
+                        mode="json"
+                    )
+                db.session.commit()  # the token's last use; GET endpoints change nothing else
             except ApiError as exc:
+                db.session.rollback()
                 return render_error(exc.status, exc.detail)
-            body = response.model_validate(result, from_attributes=True).model_dump(mode="json")
             return jsonify(body)
 
         bp.add_url_rule(path, view_func=wrapped, methods=["GET"])

@@ -30,6 +30,8 @@ def _message(error: Mapping[str, Any]) -> str:
         return _("Enter a whole number.")
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return _("Enter a number in the allowed range.")
+    if kind == "string_pattern_mismatch":
+        return _("This contains characters that are not allowed here.")
     if kind in ("literal_error", "enum"):
         return _("Choose one of the listed options.")
     if kind == "value_error":

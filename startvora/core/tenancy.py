@@ -150,16 +150,15 @@ def unauthorized() -> Any:
 
 
 def load_org(slug: str) -> None:
-    """Put the organization and the current user's membership on g, or answer 404/401."""
-    from startvora.orgs.models import Membership, Organization
+    """Put the organization and the current user's membership on g, or answer 404/401.
 
+    The organizations module registers how a membership is found
+    (app.extensions["startvora.find_membership"]), so core stays free of domain imports.
+    """
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())
-    membership = db.session.execute(
-        db.select(Membership)
-        .join(Organization)
-        .where(Organization.slug == slug, Membership.user_id == current_user.id)
-    ).scalar_one_or_none()
+    find_membership = current_app.extensions["startvora.find_membership"]
+    membership = find_membership(slug, current_user.id)
     if membership is None:
         abort(404)
     g.org = membership.org

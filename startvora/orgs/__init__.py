@@ -15,12 +15,15 @@ def register(app: Flask) -> None:
         audit_views,
         demo,
         invitation_views,
+        services,
         settings_views,
         views,
         widgets,
     )
 
     app.register_blueprint(views.bp)
+    app.extensions["startvora.find_membership"] = services.membership_by_slug
+    app.extensions["startvora.find_membership_by_id"] = services.membership_of
     app.register_blueprint(views.home_bp)
     add_nav(app, NavItem("home", _l("Home"), "orgs.dashboard", "house", "org:view", order=0))
     add_nav(

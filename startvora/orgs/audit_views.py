@@ -8,6 +8,7 @@ from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
+from startvora.auth.models import User
 from startvora.core import listview
 from startvora.core.audit import AuditEvent
 from startvora.core.htmx import render
@@ -25,19 +26,33 @@ CATEGORIES = [
 
 
 def _spec() -> listview.ListSpec:
-    members = select(Membership.user_id).where(Membership.org_id == g.org.id)
+    # A member's personal security events (sign-ins) count from the day they joined.
+    joined = (
+        select(Membership.id)
+        .where(
+            Membership.org_id == g.org.id,
+            Membership.user_id == AuditEvent.actor_id,
+            Membership.created_at <= AuditEvent.created_at,
+        )
+        .exists()
+    )
+    people = db.session.execute(
+        db.select(User.id, User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == g.org.id)
+        .order_by(User.name)
+    ).all()
 
     def query() -> Any:
-        # This organization's events, and the security events of its members.
         return db.select(AuditEvent).where(
-            or_(
-                AuditEvent.org_id == g.org.id,
-                and_(AuditEvent.org_id.is_(None), AuditEvent.actor_id.in_(members)),
-            )
+            or_(AuditEvent.org_id == g.org.id, and_(AuditEvent.org_id.is_(None), joined))
         )
 
     def by_category(stmt: Any, value: str) -> Any:
         return stmt.where(AuditEvent.action.startswith(value + "."))
+
+    def by_person(stmt: Any, value: str) -> Any:
+        return stmt.where(AuditEvent.actor_id == int(value))
 
     return listview.ListSpec(
         name="audit",
@@ -50,7 +65,10 @@ def _spec() -> listview.ListSpec:
             listview.Column("ip", _l("From"), hide_on_phone=True),
         ],
         search=[AuditEvent.summary, AuditEvent.action, AuditEvent.ip],
-        filters=[listview.Filter("category", _l("Kind"), CATEGORIES, by_category)],
+        filters=[
+            listview.Filter("category", _l("Kind"), CATEGORIES, by_category),
+            listview.Filter("who", _l("Person"), [(str(i), n) for i, n in people], by_person),
+        ],
         default_sort="when",
         default_desc=True,
         per_page=50,

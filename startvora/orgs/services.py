@@ -59,6 +59,22 @@ def add_member(org: Organization, user: User, role: str) -> Membership:
     return membership
 
 
+def membership_by_slug(slug: str, user_id: int) -> Membership | None:
+    """A person's membership in the organization with this slug, if any."""
+    return db.session.execute(
+        db.select(Membership)
+        .join(Organization)
+        .where(Organization.slug == slug, Membership.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def membership_of(org_id: int, user_id: int) -> Membership | None:
+    """A person's membership in an organization, if any."""
+    return db.session.execute(
+        db.select(Membership).where(Membership.org_id == org_id, Membership.user_id == user_id)
+    ).scalar_one_or_none()
+
+
 def memberships_of(user: User) -> list[Membership]:
     """The organizations a person belongs to, by name."""
     return list(

@@ -20,87 +20,7 @@ from startvora.core.permissions import require
 from startvora.extensions import db
 from startvora.orgs import schemas, services
 from startvora.orgs.blueprints import bp, home_bp
-
-COMMON_CURRENCIES = (
-    "USD",
-    "EUR",
-    "GBP",
-    "CHF",
-    "JPY",
-    "CNY",
-    "INR",
-    "CAD",
-    "AUD",
-    "NZD",
-    "SEK",
-    "NOK",
-    "DKK",
-    "PLN",
-    "CZK",
-    "HUF",
-    "RON",
-    "BGN",
-    "TRY",
-    "ZAR",
-    "BRL",
-    "MXN",
-    "ARS",
-    "CLP",
-    "COP",
-    "PEN",
-    "SGD",
-    "HKD",
-    "KRW",
-    "TWD",
-    "THB",
-    "MYR",
-    "IDR",
-    "PHP",
-    "VND",
-    "AED",
-    "SAR",
-    "ILS",
-    "EGP",
-    "NGN",
-    "KES",
-    "MAD",
-    "KWD",
-    "BHD",
-)
-LOCALES = (
-    "en",
-    "en_GB",
-    "de",
-    "fr",
-    "es",
-    "it",
-    "pt",
-    "pt_BR",
-    "nl",
-    "sv",
-    "nb",
-    "da",
-    "fi",
-    "pl",
-    "cs",
-    "sk",
-    "hu",
-    "ro",
-    "bg",
-    "el",
-    "tr",
-    "ru",
-    "uk",
-    "ja",
-    "zh",
-    "ko",
-    "ar",
-    "he",
-    "hi",
-    "id",
-    "th",
-    "vi",
-)
+from startvora.orgs.schemas import COMMON_CURRENCIES, LOCALES
 
 
 @cache
@@ -227,14 +147,13 @@ def new_org() -> Any:
         values = {"name": request.form.get("name", "")}
         data, errors = parse(schemas.OrgNewIn, values)
         if data is not None:
-            base = g.org if g.get("org") else None
             i18n = current_app.extensions["startvora.settings"].i18n
             org = services.create_organization(
                 data.name,
                 owner=current_user,
-                locale=base.locale if base else i18n.default_locale,
-                timezone=base.timezone if base else i18n.default_timezone,
-                currency=base.currency if base else i18n.default_currency,
+                locale=i18n.default_locale,
+                timezone=i18n.default_timezone,
+                currency=i18n.default_currency,
             )
             audit.record("org.created", org=org, actor=current_user, target=org, summary=org.name)
             db.session.commit()

@@ -61,6 +61,11 @@ def dashboard() -> Any:
     return render("orgs/dashboard.html", cards=cards)
 
 
+def _assignable_roles() -> list[tuple[str, Any]]:
+    """The roles the current member may give: only owners make owners."""
+    return [(r, ROLE_LABELS[r]) for r in ROLES if r != "owner" or g.membership.role == "owner"]
+
+
 def _members_spec() -> listview.ListSpec:
     def query() -> Any:
         return (
@@ -112,7 +117,7 @@ def members_index() -> Any:
         block="listing",
         page=page,
         role_labels=ROLE_LABELS,
-        roles=[(r, ROLE_LABELS[r]) for r in ROLES if r != "owner" or g.membership.role == "owner"],
+        roles=_assignable_roles(),
         invitations=open_invitations,
         invite_link=session.pop("invite_link", None),
     )
@@ -229,7 +234,7 @@ def members_show(member_id: int) -> Any:
         member=membership,
         history=history,
         role_labels=ROLE_LABELS,
-        roles=[(r, ROLE_LABELS[r]) for r in ROLES],
+        roles=_assignable_roles(),
         errors={},
     )
 

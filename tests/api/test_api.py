@@ -109,3 +109,17 @@ def test_documented_fields_are_the_ones_sent(client, people, token_for):
     doc = client.get("/api/v1/openapi.json").get_json()
     me = client.get("/api/v1/me", headers=token_for(people.alice, people.org_a)).get_json()
     assert set(doc["components"]["schemas"]["MeOut"]["properties"]) == set(me)
+
+
+def test_a_required_second_factor_closes_the_api_too(client, people, token_for, login, csrf_token):
+    headers = token_for(people.bob, people.org_a)
+    people.org_a.require_2fa = True
+    _db.session.commit()
+    response = client.get("/api/v1/members", headers=headers)
+    assert response.status_code == 403 and "two-factor" in response.get_json()["detail"]
+    login(people.bob)
+    refused = client.post(
+        "/profile/tokens",
+        data={"csrf_token": csrf_token(), "token_name": "x", "org_id": people.org_a.id},
+    )
+    assert refused.status_code == 422

@@ -178,3 +178,18 @@ def test_existing_account_is_asked_to_sign_in(client, people, login, csrf_token)
         data={"csrf_token": csrf_token(), "email": people.charlie.email, "password": PASSWORD},
     )
     assert signed.headers["Location"] == path
+
+
+def test_an_expired_invitation_is_not_resent_beside_a_newer_one(client, people, login, csrf_token):
+    login(people.alice)
+    invite(client, csrf_token(), email="jo@example.com")
+    with system_context("test"):
+        old = _db.session.execute(_db.select(Invitation)).scalar_one()
+        old.expires_at = old.created_at  # long gone
+        _db.session.commit()
+    invite(client, csrf_token(), email="jo@example.com")  # a new one is allowed
+    response = client.post(
+        f"/o/acme/invitations/{old.id}/resend", data={"csrf_token": csrf_token()}
+    )
+    assert "open invitation already" in client.get(response.headers["Location"]).get_data(True)
+    assert client.get("/o/acme/members").status_code == 200

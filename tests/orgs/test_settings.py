@@ -79,7 +79,7 @@ def test_settings_are_saved_and_audited(client, people, login, csrf_token):
     ("changes", "field_message"),
     [
         ({"slug": "bravo"}, "Another organization uses this address."),
-        ({"slug": "Not A Slug!"}, "not valid"),
+        ({"slug": "Not A Slug!"}, "not allowed here"),
         ({"currency": "XXY"}, "Choose a currency"),
         ({"timezone": "Mars/Base"}, "Choose a time zone"),
         ({"fiscal_year_start": "13"}, "allowed range"),
@@ -188,3 +188,37 @@ def test_role_change_rules(client, people, login, csrf_token):
         ).status_code
         == 403
     )
+
+
+def test_a_failed_save_keeps_the_old_logo(app, client, people, login, csrf_token):
+    login(people.alice)
+    first = client.post(
+        "/o/acme/settings",
+        data={**form(csrf_token()), "logo": (io.BytesIO(png(2, 2)), "a.png")},
+        content_type="multipart/form-data",
+    )
+    assert first.status_code == 303
+    second = client.post(
+        "/o/acme/settings",
+        data={**form(csrf_token(), slug="bravo"), "logo": (io.BytesIO(png(3, 3)), "b.png")},
+        content_type="multipart/form-data",
+    )
+    assert second.status_code == 422
+    with client.get("/o/acme/settings/logo") as served:
+        assert served.status_code == 200 and served.data == png(2, 2)
+        assert "private" in served.headers["Cache-Control"]
+
+
+def test_a_one_letter_name_gets_a_usable_slug(client, people, login, csrf_token):
+    login(people.bob)
+    response = client.post("/orgs/new", data={"csrf_token": csrf_token(), "name": "Q"})
+    slug = response.headers["Location"].split("/")[2]
+    assert len(slug) >= 2
+    save = client.post(f"/o/{slug}/settings", data=form(csrf_token(), name="Q", slug=slug))
+    assert save.status_code == 303
+
+
+def test_names_with_control_characters_are_refused(client, people, login, csrf_token):
+    login(people.alice)
+    response = client.post("/o/acme/settings", data=form(csrf_token(), name="Acme\r\nBcc: x"))
+    assert response.status_code == 422
