@@ -9,6 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from startvora.auth.models import User
+from startvora.core import events
 from startvora.core.db import utcnow
 from startvora.core.tenancy import system_context
 from startvora.core.text import sha256_hex
@@ -86,6 +87,7 @@ def invite(org: Organization, actor: Membership, email: str, role: str) -> tuple
     )
     db.session.add(invitation)
     db.session.flush()
+    events.emit("member.invited", org_id=org.id, invitation_id=invitation.id, role=role)
     return invitation, _new_link_token(invitation)
 
 
@@ -140,4 +142,6 @@ def accept(invitation: Invitation, user: User) -> Membership | None:
     assert org is not None
     if is_member(org, user.email):
         return None
-    return services.add_member(org, user, invitation.role)
+    membership = services.add_member(org, user, invitation.role)
+    events.emit("member.joined", org_id=org.id, membership_id=membership.id, user_id=user.id)
+    return membership

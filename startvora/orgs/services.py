@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
 from startvora.auth.models import User
+from startvora.core import events
 from startvora.core.db import after_commit
 from startvora.core.text import slugify
 from startvora.extensions import db
@@ -132,6 +133,8 @@ def remove_members(org: Organization, actor: Membership, membership_ids: list[in
     # at the same moment cannot both pass.
     if role_counts(org).get("owner", 0) < 1:
         raise LastOwnerError()
+    for membership in memberships:
+        events.emit("member.removed", org_id=org.id, user_id=membership.user_id)
     return len(memberships)
 
 
@@ -141,10 +144,14 @@ def change_role(org: Organization, actor: Membership, membership: Membership, ro
         return False
     if "owner" in (role, membership.role) and actor.role != "owner":
         raise OwnerOnlyError()
+    old = membership.role
     membership.role = role
     db.session.flush()
     if role_counts(org).get("owner", 0) < 1:
         raise LastOwnerError()
+    events.emit(
+        "member.role_changed", org_id=org.id, membership_id=membership.id, old=old, new=role
+    )
     return True
 
 

@@ -193,3 +193,22 @@ def test_an_expired_invitation_is_not_resent_beside_a_newer_one(client, people, 
     )
     assert "open invitation already" in client.get(response.headers["Location"]).get_data(True)
     assert client.get("/o/acme/members").status_code == 200
+
+
+def test_joining_and_inviting_are_announced(app, client, people, login, csrf_token):
+    heard = []
+    from startvora.core import events
+
+    events.subscribe(app, "*", heard.append)
+    try:
+        login(people.alice)
+        invite(client, csrf_token(), email=people.charlie.email)
+        path = shared_link(client)
+        login(people.charlie)
+        client.post(path, data={"csrf_token": csrf_token()})
+    finally:
+        app.extensions["startvora.events"].pop("*")
+    assert [(e.name, e.org_id) for e in heard] == [
+        ("member.invited", people.org_a.id),
+        ("member.joined", people.org_a.id),
+    ]
