@@ -41,6 +41,7 @@ def create_app(
         htmx,
         i18n,
         logs,
+        mail,  # noqa: F401 (likewise)
         ratelimit,  # noqa: F401 (likewise)
         registry,
         security,

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import DateTime, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -105,9 +106,19 @@ def after_commit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop(_KEY, [])
+    # The committing session cannot run SQL any more: each callback gets a fresh app context,
+    # and so a session of its own (it commits its own writes, scoped by the ids it was given).
+    app = current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
     for fn, args, kwargs in callbacks:
         try:
-            fn(*args, **kwargs)
+            if app is None:
+                fn(*args, **kwargs)
+                continue
+            with app.app_context():
+                try:
+                    fn(*args, **kwargs)
+                finally:
+                    db.session.remove()
         except Exception:
             # The data is committed; a failed side effect must not turn the request into a 500.
             log.exception("after-commit callback %s failed", getattr(fn, "__name__", fn))

@@ -106,3 +106,50 @@ def test_without_mail_the_page_says_so(client, people, csrf_token):
         "/forgot-password", data={"csrf_token": csrf_token(), "email": people.alice.email}
     )
     assert response.status_code == 422 and "Email is not set up" in response.get_data(as_text=True)
+
+
+def test_outbox_keeps_a_message_until_the_server_takes_it(make_app):
+    """SMTP down: the message waits in the outbox with the reason, then goes out exactly once."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    from startvora.core import mail
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(
+        mail__host="127.0.0.1",
+        mail__port=port,
+        mail__security="none",
+        mail__from_address="office@example.com",
+        mail__timeout=2,
+    )
+    with app.app_context():
+        db.create_all()
+        message = mail.send_email("someone@example.com", "Hello\r\nBcc: evil", "Body")
+        db.session.commit()  # delivery runs now (immediate mode) and finds nobody listening
+        stored = db.session.get(mail.OutboxMessage, message.id)
+        assert (stored.status, stored.attempts) == ("queued", 1)
+        assert "ConnectionRefusedError" in stored.last_error
+        assert stored.subject == "Hello Bcc: evil"  # no header injection through the subject
+
+        received = []
+
+        class Keep:
+            async def handle_DATA(self, server, session, envelope):
+                received.append(envelope.content)
+                return "250 OK"
+
+        controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            mail.deliver_email.call_local(message.id)  # the retry
+            mail.deliver_email.call_local(message.id)  # a duplicate run changes nothing
+        finally:
+            controller.stop()
+        db.session.expire_all()
+        stored = db.session.get(mail.OutboxMessage, message.id)
+        assert (stored.status, stored.attempts, stored.last_error) == ("sent", 2, "")
+        assert len(received) == 1
