@@ -301,6 +301,29 @@ def create_token(email: str, org_slug: str, name: str) -> None:
         click.echo(plain)
 
 
+@cli.group()
+def storage() -> None:
+    """Uploaded files: move them between the data folder and S3."""
+
+
+@storage.command("migrate")
+@click.option("--to", "target", type=click.Choice(["s3", "local"]), required=True)
+def storage_migrate(target: str) -> None:
+    """Copy every file to the other storage, checking each copy; then set storage.backend."""
+    from startvora import create_app
+    from startvora.core import storage as files
+
+    app = create_app(migrations=False)
+    source_name = "local" if target == "s3" else "s3"
+    with app.app_context():
+        try:
+            count = files.migrate(files.build(app, source_name), files.build(app, target))
+        except files.StorageError as exc:
+            raise UserFacingError(str(exc)) from None
+    click.echo(f"Copied and checked {count} files from {source_name} to {target}.")
+    click.echo(f'Now set [storage] backend = "{target}" and restart Startvora.')
+
+
 @cli.command("check-config")
 def check_config() -> None:
     """Load the settings and report the first problem, if any."""

@@ -83,6 +83,17 @@ class MailSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class StorageSettings:
+    backend: Literal["local", "s3"] = _field("local", "Where files go: the data folder or S3.")
+    s3_endpoint: str = _field("", "S3/MinIO host and port, e.g. minio.lan:9000.")
+    s3_bucket: str = _field("startvora", "Bucket for this instance's files.")
+    s3_access_key: str = _field("", "S3 access key.")
+    s3_secret_key: str = _field("", "S3 secret key.", secret=True)
+    s3_region: str = _field("us-east-1", "S3 region.")
+    s3_secure: bool = _field(True, "Use HTTPS to reach S3.")
+
+
+@dataclasses.dataclass(frozen=True)
 class LogSettings:
     level: Literal["debug", "info", "warning", "error"] = _field("info", "Log level.")
     format: Literal["text", "json"] = _field("text", "Log line format.")
@@ -107,6 +118,7 @@ class Settings:
     i18n: I18nSettings = dataclasses.field(default_factory=I18nSettings)
     security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
     mail: MailSettings = dataclasses.field(default_factory=MailSettings)
+    storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     log: LogSettings = dataclasses.field(default_factory=LogSettings)
     health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
 
@@ -319,6 +331,11 @@ def _validate(settings: Settings) -> None:
     code = settings.i18n.default_currency
     if not re.fullmatch(r"[A-Z]{3}", code) or get_currency_name(code, locale="en") == code:
         raise ConfigError("i18n.default_currency", f"unknown ISO 4217 currency {code!r}")
+    s3 = settings.storage
+    if s3.backend == "s3" and not (s3.s3_endpoint and s3.s3_access_key and s3.s3_secret_key):
+        raise ConfigError(
+            "storage.backend", "s3 needs s3_endpoint, s3_access_key and s3_secret_key"
+        )
     db_url = settings.database.url
     if db_url and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", db_url):
         raise ConfigError(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +11,7 @@ from sqlalchemy import func
 from startvora.auth.models import User
 from startvora.core import events
 from startvora.core.db import after_commit
+from startvora.core.storage import storage
 from startvora.core.text import slugify
 from startvora.extensions import db
 from startvora.orgs.models import Membership, Organization
@@ -198,6 +198,7 @@ def update_settings(org: Organization, values: dict[str, Any]) -> list[str]:
 
 LOGO_MAX_BYTES = 1024 * 1024
 _LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
+LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
 class LogoError(ValueError):
@@ -216,7 +217,7 @@ def logo_kind(data: bytes) -> str | None:
     return None
 
 
-def save_logo(org: Organization, data: bytes, files_dir: Path) -> str:
+def save_logo(org: Organization, data: bytes) -> str:
     """Store a new logo under the data folder; returns its key (the old file is removed)."""
     if len(data) > LOGO_MAX_BYTES:
         raise LogoError(_l("The logo is larger than 1 MB."))
@@ -224,16 +225,14 @@ def save_logo(org: Organization, data: bytes, files_dir: Path) -> str:
     if kind is None:
         raise LogoError(_l("The logo must be a PNG, JPEG or WebP image."))
     key = f"org-{org.id}/logo-{hashlib.sha256(data).hexdigest()[:16]}.{kind}"
-    path = files_dir / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)  # a new name: nothing in use is overwritten
+    storage().put(key, data, LOGO_TYPES[kind])  # a new key: nothing in use is overwritten
     old = org.logo_key
     org.logo_key = key
     if old and old != key:
-        after_commit(delete_file, files_dir, old)  # the old file goes once the change is saved
+        after_commit(delete_file, old)  # the old file goes once the change is saved
     return key
 
 
-def delete_file(files_dir: Path, key: str) -> None:
+def delete_file(key: str) -> None:
     """Remove a stored file (called after the commit that stopped using it)."""
-    (files_dir / key).unlink(missing_ok=True)
+    storage().delete(key)

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from babel import Locale
-from flask import abort, current_app, g, request, send_file, session, url_for
+from flask import Response, abort, current_app, g, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,6 +17,7 @@ from startvora.core.db import after_commit
 from startvora.core.forms import FormErrors, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.core.permissions import require
+from startvora.core.storage import StorageError, storage
 from startvora.extensions import db
 from startvora.orgs import schemas, services
 from startvora.orgs.blueprints import bp, home_bp
@@ -44,10 +45,6 @@ def _choices() -> dict[str, Any]:
     }
 
 
-def _files_dir():  # type: ignore[no-untyped-def]
-    return current_app.extensions["startvora.settings"].data_path / "files"
-
-
 @bp.route("/settings", methods=["GET", "POST"])
 @require("org:admin")
 def settings() -> Any:
@@ -69,14 +66,16 @@ def settings() -> Any:
             old_logo, new_logo = org.logo_key, None
             try:
                 if logo:
-                    new_logo = services.save_logo(org, logo, _files_dir())
+                    new_logo = services.save_logo(org, logo)
                 changed = services.update_settings(org, data.model_dump())
             except services.SlugTakenError:
                 errors = FormErrors({"slug": _("Another organization uses this address.")})
             except services.LogoError as exc:
                 errors = FormErrors({"logo": str(exc.message)})
+            except StorageError:
+                errors = FormErrors({"logo": _("The file storage cannot be reached. Try again.")})
             if errors and new_logo and new_logo != old_logo:
-                (_files_dir() / new_logo).unlink(missing_ok=True)  # nothing saved, nothing kept
+                storage().delete(new_logo)  # nothing saved, nothing kept
             if not errors:
                 if logo:
                     changed.append("logo")
@@ -109,12 +108,15 @@ def logo() -> Any:
     """The organization's logo, to its members only."""
     if not g.org.logo_key:
         abort(404)
-    path = _files_dir() / g.org.logo_key
-    if not path.is_file():
+    try:
+        data = storage().get(g.org.logo_key)
+    except KeyError:
         abort(404)
-    response = send_file(path, max_age=3600)
-    response.cache_control.public = False
+    kind = g.org.logo_key.rsplit(".", 1)[-1]
+    response = Response(data, mimetype=services.LOGO_TYPES.get(kind, "application/octet-stream"))
     response.cache_control.private = True  # members only: no shared cache may keep it
+    response.cache_control.max_age = 3600
+    response.headers["Content-Disposition"] = "inline"
     return response
 
 
@@ -123,7 +125,7 @@ def logo() -> Any:
 def logo_remove() -> Any:
     """Remove the logo."""
     if g.org.logo_key:
-        after_commit(services.delete_file, _files_dir(), g.org.logo_key)
+        after_commit(services.delete_file, g.org.logo_key)
         g.org.logo_key = None
         audit.record(
             "org.settings_changed",

