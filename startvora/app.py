@@ -93,8 +93,6 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     core_db.configure_sqlite(settings.database.busy_timeout_ms)
-    # First, so that its after-request hook runs last, over the cookies of the others.
-    security.init_app(app)
     db.init_app(app)
     if migrations:
         from startvora.extensions import migrate
@@ -108,6 +106,7 @@ def create_app(
     registry.init_app(app)
     tenancy.init_app(app)
     htmx.init_app(app)
+    security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
     _template_helpers(app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+import re
+from typing import Any
+
+from flask import Flask, Response, request
 
 CSP = "; ".join(
     [
@@ -22,17 +24,34 @@ CSP = "; ".join(
 )
 
 
-class HttpsAwareSessions(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came over HTTPS, configured or not."""
+_SECURE_FLAG = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
 
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
-            has_request_context() and request.is_secure
-        )
+
+class SecureCookiesOverHttps:
+    """WSGI middleware: over HTTPS every cookie is Secure, whoever set it (the session,
+    Flask-Login's remember-me, any later extension), whatever their static settings say.
+    """
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            # Read at this point: a proxy fix further in has set the scheme by now.
+            if environ.get("wsgi.url_scheme") == "https":
+                headers = [
+                    (name, value + "; Secure")
+                    if name.lower() == "set-cookie" and not _SECURE_FLAG.search(value)
+                    else (name, value)
+                    for name, value in headers
+                ]
+            return start_response(status, headers, *args)
+
+        return self.wsgi_app(environ, start)
 
 
 def init_app(app: Flask) -> None:
-    app.session_interface = HttpsAwareSessions()
+    app.wsgi_app = SecureCookiesOverHttps(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -45,8 +64,4 @@ def init_app(app: Flask) -> None:
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.is_secure:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
-            # Flask-Login reads its Secure flag from static config; over HTTPS it is always on.
-            cookies = h.getlist("Set-Cookie")
-            if any("Secure" not in c for c in cookies):
-                h.setlist("Set-Cookie", [c if "Secure" in c else c + "; Secure" for c in cookies])
         return response

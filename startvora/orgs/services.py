@@ -115,8 +115,9 @@ class LastOwnerError(MemberRuleError):
     message = _l("An organization needs at least one owner; make someone else owner first.")
 
 
-def remove_members(org: Organization, actor: Membership, membership_ids: list[int]) -> int:
-    """Remove people from an organization. Only owners remove owners; one owner always stays."""
+def remove_members(org: Organization, actor: Membership, membership_ids: list[int]) -> list[str]:
+    """Remove people from an organization; their emails. Only owners remove owners, and one
+    owner always stays; ids of other organizations are ignored."""
     memberships = list(
         db.session.execute(
             db.select(Membership).where(
@@ -126,6 +127,7 @@ def remove_members(org: Organization, actor: Membership, membership_ids: list[in
     )
     if any(m.role == "owner" for m in memberships) and actor.role != "owner":
         raise OwnerOnlyError()
+    emails = [m.user.email for m in memberships]
     for membership in memberships:
         db.session.delete(membership)
     db.session.flush()
@@ -135,7 +137,7 @@ def remove_members(org: Organization, actor: Membership, membership_ids: list[in
         raise LastOwnerError()
     for membership in memberships:
         events.emit("member.removed", org_id=org.id, user_id=membership.user_id)
-    return len(memberships)
+    return emails
 
 
 def change_role(org: Organization, actor: Membership, membership: Membership, role: str) -> bool:

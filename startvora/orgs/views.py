@@ -160,18 +160,12 @@ def members_remove() -> Any:
     if not ids:
         return redirect_to(back, _("Select at least one person first."), "warning")
     own_id, org_name = g.membership.id, g.org.name
-    emails = [
-        m.user.email
-        for m in db.session.execute(
-            db.select(Membership).where(Membership.org_id == g.org.id, Membership.id.in_(ids))
-        ).scalars()
-    ]
     try:
-        removed = services.remove_members(g.org, g.membership, ids)
+        emails = services.remove_members(g.org, g.membership, ids)
     except services.MemberRuleError as exc:
         db.session.rollback()
         return redirect_to(back, str(exc.message), "error")
-    if removed:
+    if emails:
         audit.record(
             "members.removed",
             org=g.org,
@@ -183,7 +177,7 @@ def members_remove() -> Any:
     if own_id in ids:
         return redirect_to(url_for("home.home"), _("You left %(org)s.", org=org_name))
     return redirect_to(
-        back, ngettext("Removed %(num)d person.", "Removed %(num)d people.", removed)
+        back, ngettext("Removed %(num)d person.", "Removed %(num)d people.", len(emails))
     )
 
 

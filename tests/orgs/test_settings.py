@@ -222,3 +222,8 @@ def test_names_with_control_characters_are_refused(client, people, login, csrf_t
     login(people.alice)
     response = client.post("/o/acme/settings", data=form(csrf_token(), name="Acme\r\nBcc: x"))
     assert response.status_code == 422
+
+
+def test_new_organization_is_reachable_from_the_switcher(client, people, login):
+    login(people.bob)
+    assert 'href="/orgs/new"' in client.get("/o/acme/").get_data(as_text=True)
