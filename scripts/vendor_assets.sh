@@ -16,7 +16,8 @@ AXE=4.14.1
 ICONS="house users user settings log-out menu x search sun moon monitor chevron-down
 chevron-left chevron-right chevrons-left check circle-alert circle-check info triangle-alert
 download trash-2 plus building-2 inbox clock hard-drive activity list-filter arrow-up arrow-down
-arrow-up-down globe coins calendar languages key-round ellipsis"
+arrow-up-down globe coins calendar languages key-round ellipsis bell mail send rotate-cw
+list-checks paperclip file megaphone"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

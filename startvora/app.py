@@ -37,11 +37,14 @@ def create_app(
         audit,  # noqa: F401 (its model must be known to migrations)
         datadir,
         errors,
+        files,
         health,
         htmx,
         i18n,
+        live,
         logs,
         mail,  # noqa: F401 (likewise)
+        notify,
         ratelimit,  # noqa: F401 (likewise)
         registry,
         security,
@@ -79,8 +82,8 @@ def create_app(
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
         WTF_CSRF_TIME_LIMIT=None,
-        # The largest upload (a logo) is 1 MB; modules that take bigger files raise this.
-        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        # The largest file is [storage] max_upload_mb; one more MB for the form's other fields.
+        MAX_CONTENT_LENGTH=(settings.storage.max_upload_mb + 1) * 1024 * 1024,
         SEND_FILE_MAX_AGE_DEFAULT=dt.timedelta(days=7),
     )
     app.config.update(flask_config)
@@ -109,6 +112,9 @@ def create_app(
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    live.init_app(app)
+    notify.init_app(app)
+    app.register_blueprint(files.bp)  # /o/<org_slug>/files/<id>: stored files, members only
     _template_helpers(app)
 
     for name in DOMAINS:

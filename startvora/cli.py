@@ -92,12 +92,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 def worker() -> None:
     """Run only the background job consumer."""
     from startvora import create_app
-    from startvora.core.tasks import huey
+    from startvora.core.tasks import huey, tracker
 
     app = create_app(migrations=False)
     settings = app.extensions["startvora.settings"]
     if huey.immediate:
         raise UserFacingError("queue.immediate is on: jobs run inline, there is nothing to consume")
+    # Huey drops a job once taken; what was running when the last consumer died runs again.
+    tracker.requeue_interrupted()
     consumer = huey.create_consumer(
         workers=settings.queue.workers,
         worker_type="thread",

@@ -37,7 +37,9 @@ class ServerSettings:
     host: str = _field("127.0.0.1", "Address to listen on; 0.0.0.0 serves the whole LAN.")
     port: int = _field(8000, "TCP port of the web server.", min=1, max=65535)
     workers: int = _field(2, "Web worker processes (gunicorn gthread).", min=1, max=32)
-    threads: int = _field(4, "Threads per web worker.", min=1, max=64)
+    threads: int = _field(
+        8, "Threads per web worker; an open page's live updates hold one.", min=2, max=64
+    )
     public_url: str = _field("", "URL people use to reach this instance, used in emails and links.")
     timeout: int = _field(60, "Seconds before a stuck web request is aborted.", min=5, max=3600)
 
@@ -91,6 +93,7 @@ class StorageSettings:
     s3_secret_key: str = _field("", "S3 secret key.", secret=True)
     s3_region: str = _field("us-east-1", "S3 region.")
     s3_secure: bool = _field(True, "Use HTTPS to reach S3.")
+    max_upload_mb: int = _field(25, "Largest file one upload may be, in MB.", min=1, max=512)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -189,6 +189,14 @@ def mail_app(make_app, smtp_server):
     return app
 
 
+def text_part(message) -> str:
+    """The plain-text body of a received email (multipart or not)."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and not part.get_filename():
+            return part.get_payload(decode=True).decode()
+    raise AssertionError("the email has no text/plain part")
+
+
 def csrf_of(client: FlaskClient, url: str = "/home") -> str:
     import re
 

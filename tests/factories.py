@@ -47,3 +47,47 @@ def make_member(org: Organization, role: str = "member", **user_fields: Any) -> 
     db.session.add(Membership(org_id=org.id, user_id=user.id, role=role))
     db.session.flush()
     return user
+
+
+def make_file(org: Organization, **overrides: Any) -> Any:
+    """A stored file of the organization (bytes in the storage, row flushed)."""
+    from startvora.core import files
+    from startvora.core.tenancy import org_context
+
+    values: dict[str, Any] = {
+        "filename": "notes.txt",
+        "data": b"Hello, world\n",
+        "content_type": "text/plain",
+    }
+    values.update(overrides)
+    with org_context(org.id):
+        return files.store_bytes(org.id, **values)
+
+
+def make_notification(org: Organization, user: User, **overrides: Any) -> Any:
+    from startvora.core import notify
+
+    values = {"org_id": org.id, "user_id": user.id, "event": "test.event", "title": "Hello"}
+    values.update(overrides)
+    item = notify.Notification(**values)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def make_channel(org: Organization, **overrides: Any) -> Any:
+    from startvora.core import notify
+
+    values = {
+        "org_id": org.id,
+        "name": "Team chat",
+        "url": "json://127.0.0.1:9/hook",
+        "display_url": "json://127.0.0.1:9/hook",
+        "service": "JSON",
+        "events": [],
+    }
+    values.update(overrides)
+    channel = notify.Channel(**values)
+    db.session.add(channel)
+    db.session.flush()
+    return channel

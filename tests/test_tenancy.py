@@ -9,7 +9,9 @@ import pytest
 
 from startvora.auth import tokens
 from startvora.auth.models import ApiToken
+from startvora.core import live, mail, notify
 from startvora.core.db import utcnow
+from startvora.core.files import StoredFile
 from startvora.core.tenancy import TenancyError, TenantMixin, org_context, system_context
 from startvora.extensions import db as _db
 from startvora.orgs.models import Invitation
@@ -42,8 +44,31 @@ def _make_token(org, owner):
     return tokens.create_token(owner, org.id, "theirs")[0]
 
 
+def _add(row):
+    _db.session.add(row)
+    return row
+
+
+def _make_file(org, owner):
+    return factories.make_file(org, created_by_id=owner.id)
+
+
 # One row of every tenant model: a new model without a factory here fails the walk below.
-FACTORIES = {Invitation: _make_invitation, ApiToken: _make_token}
+FACTORIES = {
+    Invitation: _make_invitation,
+    ApiToken: _make_token,
+    StoredFile: _make_file,
+    notify.Notification: lambda org, owner: factories.make_notification(org, owner),
+    notify.Channel: lambda org, owner: factories.make_channel(org),
+    notify.Preference: lambda org, owner: _add(
+        notify.Preference(org_id=org.id, user_id=owner.id, event="x", channel="app", enabled=True)
+    ),
+    notify.HandledEvent: lambda org, owner: _add(notify.HandledEvent(org_id=org.id, event_id="e")),
+    live.LiveEvent: lambda org, owner: _add(live.LiveEvent(org_id=org.id, topic="x")),
+    mail.MailServer: lambda org, owner: _add(
+        mail.MailServer(org_id=org.id, host="smtp.test", from_address="a@b.test")
+    ),
+}
 
 
 @pytest.fixture

@@ -12,7 +12,13 @@ from startvora.core.htmx import redirect_to
 
 
 def register(app: Flask) -> None:
-    from startvora.auth import api, profile, tokens, views  # noqa: F401 (api declares endpoints)
+    from startvora.auth import (  # noqa: F401 (api declares endpoints)
+        api,
+        profile,
+        services,
+        tokens,
+        views,
+    )
     from startvora.auth.models import User
     from startvora.extensions import db, login_manager
 
@@ -30,6 +36,7 @@ def register(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     app.register_blueprint(views.bp)
     app.extensions["startvora.find_token"] = tokens.find_active
+    app.extensions["startvora.user_contact"] = services.contact_of
     app.extensions.setdefault("startvora.org_guards", []).append(_require_two_factor)
     app.register_blueprint(profile.bp)
     views.init_first_run_gate(app)

@@ -66,6 +66,14 @@ def create_user(email: str, name: str, password: str, locale: str | None = None)
     return user
 
 
+def contact_of(user_id: int) -> tuple[str, str, str]:
+    """(email, name, locale) of an active person, for notifications; empty when gone."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return "", "", ""
+    return user.email, user.name, user.locale or ""
+
+
 def find_user(email: str) -> User | None:
     return db.session.execute(
         db.select(User).where(func.lower(User.email) == email.lower())

@@ -257,12 +257,8 @@ def forgot_password() -> Any:
                 mail.send_email(
                     user.email,
                     _("Reset your Startvora password"),
-                    _(
-                        "Someone asked to reset the password of your Startvora account.\n\n"
-                        "To choose a new password, open this link within one hour:\n%(link)s\n\n"
-                        "If it was not you, ignore this email; your password stays as it is.",
-                        link=external_url(link),
-                    ),
+                    "password_reset",
+                    context={"link": external_url(link)},
                 )
                 audit.record("auth.password_reset_requested", actor=user, summary=user.email)
             db.session.commit()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -15,6 +23,11 @@ from startvora.core.htmx import is_htmx, trigger
 log = logging.getLogger(__name__)
 
 
+def _upload_mb() -> int:
+    """The largest upload people may send, as the settings say (the 413 page names it)."""
+    return current_app.extensions["startvora.settings"].storage.max_upload_mb
+
+
 def _messages() -> dict[int, tuple[str, str]]:
     return {
         400: (_("Bad request"), _("The request could not be understood.")),
@@ -22,7 +35,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("Not allowed"), _("Your role in this organization does not allow this.")),
         404: (_("Page not found"), _("There is nothing here. The link may be old or mistyped.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
-        413: (_("Too large"), _("The upload is larger than this server accepts.")),
+        413: (_("Too large"), _("The upload is too large (limit %(mb)d MB).", mb=_upload_mb())),
         429: (_("Slow down"), _("Too many requests. Wait a moment and try again.")),
         500: (_("Something went wrong"), _("The error was logged. Try again in a moment.")),
     }

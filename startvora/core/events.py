@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +41,11 @@ def subscribe(app: Flask, name: str, handler: Callable[..., Any], *, task: bool 
 
 
 def emit(name: str, org_id: int | None = None, **payload: Any) -> Event:
-    """Announce that something happened; delivered once the current transaction commits."""
+    """Announce that something happened; delivered once the current transaction commits.
+
+    The payload gets an `event_id`, so that a subscriber run twice can tell it saw it before.
+    """
+    payload.setdefault("event_id", uuid.uuid4().hex)
     event = Event(name, org_id, payload)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     after_commit(_deliver, app, event)

@@ -13,8 +13,13 @@ def register(app: Flask) -> None:
     from startvora.orgs import (  # noqa: F401
         api,
         audit_views,
+        channel_views,
         demo,
         invitation_views,
+        jobs_views,
+        mail_views,
+        notification_views,
+        notifications,
         services,
         settings_views,
         views,
@@ -22,6 +27,7 @@ def register(app: Flask) -> None:
     )
 
     app.register_blueprint(views.bp)
+    notifications.register(app)
     app.extensions["startvora.find_membership"] = services.membership_by_slug
     app.extensions["startvora.find_membership_by_id"] = services.membership_of
     app.register_blueprint(views.home_bp)

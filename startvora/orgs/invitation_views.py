@@ -49,14 +49,15 @@ def _deliver(invitation: Invitation, token: str) -> str | None:
                 name=current_user.name,
                 org=g.org.name,
             ),
-            _(
-                "%(name)s invites you to join %(org)s on Startvora as %(role)s.\n\n"
-                "Accept within 7 days with this link:\n%(link)s\n",
-                name=current_user.name,
-                org=g.org.name,
-                role=str(ROLE_LABELS[invitation.role]).lower(),
-                link=link,
-            ),
+            "invitation",
+            org_id=g.org.id,
+            context={
+                "inviter": current_user.name,
+                "org_name": g.org.name,
+                "sender_name": g.org.name,
+                "role": str(ROLE_LABELS[invitation.role]).lower(),
+                "link": link,
+            },
         )
     except mail.MailNotConfigured:
         return link

@@ -198,3 +198,46 @@ class MemberPage(BaseModel):
 
     items: list[MemberOut]
     next_cursor: int | None
+
+
+Host = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-\[\]:]+$"
+    ),
+]
+
+
+def _sender(value: str) -> str:
+    from startvora.core.mail import valid_address
+
+    if value and not valid_address(value):
+        raise ValueError(
+            _("Enter an address like Acme <billing@acme.example> or billing@acme.example.")
+        )
+    return value
+
+
+class MailServerIn(BaseModel):
+    """An organization's own SMTP server; an empty password keeps the stored one."""
+
+    host: Host
+    port: int = Field(ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"]
+    username: Short = ""
+    password: Annotated[str, StringConstraints(max_length=500)] = ""
+    from_address: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)
+    ]
+    reply_to: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] = ""
+
+    _from = field_validator("from_address")(_sender)
+    _reply = field_validator("reply_to")(_sender)
+
+
+class ChannelIn(BaseModel):
+    """An organization channel: a name, an apprise URL, and the events it hears (none: all)."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+    events: list[str] = []

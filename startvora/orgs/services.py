@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 
 from startvora.auth.models import User
-from startvora.core import events
+from startvora.core import events, files
 from startvora.core.db import after_commit
 from startvora.core.storage import storage
 from startvora.core.text import slugify
@@ -199,7 +199,6 @@ def update_settings(org: Organization, values: dict[str, Any]) -> list[str]:
 
 
 LOGO_MAX_BYTES = 1024 * 1024
-_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
 LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 
@@ -212,11 +211,11 @@ class LogoError(ValueError):
 
 
 def logo_kind(data: bytes) -> str | None:
-    """The image type from the file's first bytes (never from its name or claimed type)."""
-    for magic, kind in _LOGO_TYPES.items():
-        if data.startswith(magic) and (kind != "webp" or data[8:12] == b"WEBP"):
-            return kind
-    return None
+    """The image type from the file's content (never from its name or claimed type)."""
+    sniffed = files.sniff(data)
+    if sniffed is None or LOGO_TYPES.get(sniffed[1]) != sniffed[0]:
+        return None
+    return sniffed[1]
 
 
 def save_logo(org: Organization, data: bytes) -> str:

@@ -239,6 +239,29 @@
     );
   });
 
+  /* ---------- Live updates: the event stream, else polling while it is down ---------------- */
+  var POLL_MS = 20000;
+  var pollTimer = null;
+
+  function poll() {
+    document.body.dispatchEvent(new CustomEvent("sv:poll"));
+  }
+  document.addEventListener("htmx:sseError", function () {
+    if (pollTimer === null) {
+      poll(); // catch up at once, then keep polling until the stream is back
+      pollTimer = window.setInterval(poll, POLL_MS);
+    }
+    root.setAttribute("data-live", "polling");
+  });
+  document.addEventListener("htmx:sseOpen", function () {
+    if (pollTimer !== null) {
+      window.clearInterval(pollTimer);
+      pollTimer = null;
+      poll(); // what changed while the stream was down
+    }
+    root.setAttribute("data-live", "stream");
+  });
+
   var modal = document.getElementById("modal");
   if (modal) {
     modal.addEventListener("close", function () {

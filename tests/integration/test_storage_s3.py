@@ -173,3 +173,82 @@ def test_storage_migrate_command(tmp_path, s3_endpoint):
     assert "Copied and checked 1 files from local to s3" in result.stdout
     s3 = S3Storage(s3_endpoint, "moved", KEY, SECRET, "us-east-1", secure=False)
     assert s3.get("org-1/doc.txt") == b"moved"
+
+
+def _app_with_s3(make_app, endpoint: str, bucket: str):
+    from startvora.extensions import db
+    from tests import factories
+
+    app = make_app(
+        storage__backend="s3",
+        storage__s3_endpoint=endpoint,
+        storage__s3_access_key=KEY,
+        storage__s3_secret_key=SECRET,
+        storage__s3_secure=False,
+        storage__s3_bucket=bucket,
+    )
+    with app.app_context():
+        db.create_all()
+        org = factories.make_org(slug="acme")
+        owner = factories.make_member(org, "owner")
+        db.session.commit()
+        app.config["TEST_IDS"] = (org.id, owner.id, owner.get_id())
+    return app
+
+
+def test_upload_stored_and_served_from_s3(make_app, s3_endpoint, tmp_path):
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from startvora.core import files
+    from startvora.core.tenancy import org_context
+    from startvora.extensions import db
+
+    app = _app_with_s3(make_app, s3_endpoint, "uploads")
+    org_id, user_id, session_id = app.config["TEST_IDS"]
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 320), "navy").save(photo, "JPEG")
+    with app.app_context(), org_context(org_id):
+        upload = FileStorage(stream=io.BytesIO(photo.getvalue()), filename="Büro.jpg")
+        f = files.store_upload(org_id, user_id, upload)
+        db.session.commit()
+        file_id, key = f.id, f.key
+    s3 = S3Storage(s3_endpoint, "uploads", KEY, SECRET, "us-east-1", secure=False)
+    assert s3.get(key) == photo.getvalue()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+    served = client.get(f"/o/acme/files/{file_id}")
+    assert served.status_code == 200 and served.data == photo.getvalue()
+    assert (
+        served.mimetype == "image/jpeg" and "sandbox" in served.headers["Content-Security-Policy"]
+    )
+    assert served.headers["Content-Disposition"].startswith('inline; filename="Buro.jpg"')
+    thumb = client.get(f"/o/acme/files/{file_id}/thumbnail")
+    assert thumb.status_code == 200 and thumb.mimetype.startswith("image/")
+    assert not any((tmp_path / "files").rglob("*.jpg"))  # nothing went to the local disk
+
+
+def test_unreachable_s3_is_a_clear_upload_error(make_app):
+    from werkzeug.datastructures import FileStorage
+
+    from startvora.core import files
+    from startvora.core.tenancy import org_context, system_context
+    from startvora.extensions import db
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = _app_with_s3(make_app, f"127.0.0.1:{port}", "down")
+    org_id, user_id, _ = app.config["TEST_IDS"]
+    with app.app_context():
+        with org_context(org_id), pytest.raises(files.UploadError) as refused:
+            upload = FileStorage(stream=io.BytesIO(b"name,total\nA,1\n"), filename="a.csv")
+            files.store_upload(org_id, user_id, upload)
+        assert str(refused.value.message) == (
+            "The file storage cannot be reached. Nothing was saved; try again."
+        )
+        db.session.rollback()
+        with system_context("test: count every file"):
+            count = db.session.execute(db.select(db.func.count(files.StoredFile.id))).scalar()
+        assert count == 0

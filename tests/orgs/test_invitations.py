@@ -11,7 +11,7 @@ from startvora.auth.models import User
 from startvora.core.tenancy import system_context
 from startvora.extensions import db as _db
 from startvora.orgs.models import Invitation, Membership
-from tests.conftest import csrf_of
+from tests.conftest import csrf_of, text_part
 from tests.factories import PASSWORD
 
 NEW_PW = "joining with a long one"
@@ -39,7 +39,7 @@ def test_invitation_by_email_is_accepted_with_a_new_account(mail_app):
     deadline = time.monotonic() + 5
     while not box and time.monotonic() < deadline:
         time.sleep(0.05)
-    body = box[0].get_payload(decode=True).decode()
+    body = text_part(box[0])
     assert box[0]["To"] == "dan@example.com" and "Acme Trading" in box[0]["Subject"]
     path = re.search(r"https?://[^/\s]+(/invitations/accept\?t=\S+)", body).group(1)
 
