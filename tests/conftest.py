@@ -44,6 +44,10 @@ def db(app: Flask) -> Iterator[object]:
         )
         _db.session.commit()
         app.extensions.pop("startvora.setup_done", None)
+        from startvora.core.tasks import tracker
+
+        if tracker.book is not None:  # job records name org ids, which start again at 1
+            tracker.book.execute("DELETE FROM startvora_jobs")
         yield _db
         _db.session.remove()
 

@@ -35,7 +35,8 @@ def _registry(app: Flask | None = None) -> dict[str, list[tuple[Callable[..., An
 def subscribe(app: Flask, name: str, handler: Callable[..., Any], *, task: bool = False) -> None:
     """Call `handler(event)` after each commit that emitted `name` ("*" hears every event).
 
-    With task=True the handler is a background task, enqueued with (name, org_id, payload).
+    With task=True the handler is a background task, enqueued with (org_id, name, payload):
+    org_id first, so that the task runs scoped to the organization.
     """
     _registry(app).setdefault(name, []).append((handler, task))
 
@@ -57,7 +58,7 @@ def _deliver(app: Flask, event: Event) -> None:
     for handler, is_task in registry.get(event.name, []) + registry.get("*", []):
         try:
             if is_task:
-                handler(event.name, event.org_id, event.payload)
+                handler(event.org_id, event.name, event.payload)
             else:
                 handler(event)
         except Exception:

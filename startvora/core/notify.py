@@ -116,21 +116,20 @@ class Channel(TenantMixin, db.Model):
 
 
 def init_app(app: Flask) -> None:
-    """Announce background jobs that failed for good, as `job.failed` of their organization."""
-    from startvora.core.tasks import tracker
-
-    quiet = {dispatch.task_class.__name__}  # a failing notifier must not notify about itself
-
-    def failed(job: Any) -> None:
-        if job.org_id is None or job.name.rsplit(".", 1)[-1] in quiet:
-            return
-        with app.app_context():
-            events.emit("job.failed", org_id=job.org_id, job_id=job.id, task=job.name)
-            db.session.commit()
-            db.session.remove()
-
-    tracker.on_final_failure.append(failed)
     app.jinja_env.globals["unread_notifications"] = _unread_for_page
+
+
+def _announce_failure(job: Any) -> None:
+    """A background job failed for good: `job.failed` of its organization, for its admins."""
+    from startvora.core import tasks
+
+    # A failing notifier must not notify about itself.
+    if job.org_id is None or job.name.endswith(".dispatch") or tasks.bound_app() is None:
+        return
+    with tasks.bound_app().app_context():
+        events.emit("job.failed", org_id=job.org_id, job_id=job.id, task=job.name)
+        db.session.commit()
+        db.session.remove()
 
 
 def _unread_for_page() -> int:
@@ -141,6 +140,11 @@ def _unread_for_page() -> int:
     if org is None or not current_user.is_authenticated:
         return 0
     return unread_count(org.id, current_user.id)
+
+
+_tracker_hooks = __import__("startvora.core.tasks", fromlist=["tracker"]).tracker.on_final_failure
+if _announce_failure not in _tracker_hooks:
+    _tracker_hooks.append(_announce_failure)
 
 
 # -- declaring kinds -----------------------------------------------------------------------------
@@ -226,9 +230,11 @@ def dispatch(org_id: int, name: str, payload: dict[str, Any]) -> None:
     ):
         return  # an earlier run of this task handled it (the two commit together below)
     notified = []
+    org_locale = _org_info(org_id)[1] or "en"
     for user_id in dict.fromkeys(kind.recipients(event)):
         email, _name, locale = _user_locale(user_id)
-        with force_locale(locale or None):
+        locale = locale or org_locale  # people without a language read the organization's
+        with force_locale(locale):
             message = kind.describe(event)
         if message is None:
             continue
@@ -273,7 +279,7 @@ def _email(
     if not mail.mail_configured(org_id):
         return
     org_name = _org_info(org_id)[0]
-    with force_locale(locale or None):
+    with force_locale(locale):
         mail.send_email(
             to,
             message.title,
@@ -327,7 +333,7 @@ def send_to_channel(org_id: int, channel_id: int, name: str, payload: dict[str, 
     kind = kinds().get(name)
     if channel is None or not channel.enabled or kind is None:
         return
-    with force_locale(_org_info(org_id)[1]):
+    with force_locale(_org_info(org_id)[1] or "en"):
         message = kind.describe(events.Event(name, org_id, payload))
     if message is None:
         return

@@ -56,6 +56,11 @@ def configure(app: Flask, queue_file: Path, immediate: bool) -> None:
     app.extensions["startvora.huey"] = huey
 
 
+def bound_app() -> Flask | None:
+    """The app the queue was last bound to (the consumer's, or the test's)."""
+    return _app
+
+
 def _in_app_context(fn: Callable[..., Any], org_scoped: bool) -> Callable[..., Any]:
     @functools.wraps(fn)
     def inner(*args: Any, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ heard_by_task: list[tuple] = []
 
 
 @tasks.task(retries=0)
-def remember_event(name, org_id, payload):
+def remember_event(org_id, name, payload):
     heard_by_task.append((name, org_id, payload, current_app.name))
 
 
