@@ -16,12 +16,14 @@ falls back to polling (static/js/app.js) until the stream is back.
 from __future__ import annotations
 
 import datetime as dt
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template, stream_with_context
+from flask import Flask, Response, current_app, g, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -62,6 +64,17 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+def _client_gone(sock: socket.socket | None) -> bool:
+    """Whether the browser closed the connection (it never sends anything on a stream)."""
+    if sock is None:
+        return False
+    try:
+        readable, _w, _x = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 def _message(event: str, data: str) -> str:
     lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
     return f"event: {event}\n{lines}\n"
@@ -91,6 +104,9 @@ def stream() -> Any:
     if not slots.acquire(blocking=False):
         return Response("busy\n", status=503, mimetype="text/plain", headers={"Retry-After": "30"})
     org_id, user_id = g.org.id, current_user.id
+    # The connection's socket, where the server offers it: a page left is noticed within a
+    # poll, rather than at the next write, so its thread is free again at once.
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
 
     def events() -> Iterator[str]:
         try:
@@ -101,6 +117,8 @@ def stream() -> Any:
             started = quiet_since = time.monotonic()
             while time.monotonic() - started < STREAM_SECONDS:
                 time.sleep(POLL_SECONDS)
+                if _client_gone(sock):
+                    return
                 rows = db.session.execute(
                     db.select(LiveEvent.id, LiveEvent.topic)
                     .where(

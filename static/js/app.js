@@ -240,7 +240,7 @@
   });
 
   /* ---------- Live updates: the event stream, else polling while it is down ---------------- */
-  var POLL_MS = 20000;
+  var POLL_MS = parseInt(root.getAttribute("data-live-poll"), 10) || 20000;
   var pollTimer = null;
 
   function poll() {

@@ -1,4 +1,4 @@
-"""The job record: states from Huey's signals, backoff, failures announced, re-runs, the Jobs page."""
+"""The job record: states from Huey's signals, backoff, failure notices, re-runs, the Jobs page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A consumer killed with SIGKILL in the middle of a job: after a restart the job completes, once."""
+"""A consumer killed with SIGKILL mid-job: after a restart the job completes, and only once."""
 
 from __future__ import annotations
 
