@@ -56,6 +56,10 @@ def main() -> None:
             db.session.commit()
             slug = org.slug
             tasks.heartbeat()  # as a running consumer would
+            from startvora.core.tenancy import org_context
+
+            with org_context(org.id):
+                _notification_examples(app, org.id, owner.id)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -65,6 +69,12 @@ def main() -> None:
             "member": f"/o/{slug}/members/2",
             "settings": f"/o/{slug}/settings",
             "audit": f"/o/{slug}/audit",
+            "notifications": f"/o/{slug}/notifications",
+            "notification-prefs": f"/o/{slug}/notifications/preferences",
+            "email-settings": f"/o/{slug}/settings/email",
+            "outbox": f"/o/{slug}/settings/outbox",
+            "channels": f"/o/{slug}/settings/channels",
+            "jobs": f"/o/{slug}/settings/jobs",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",
@@ -98,6 +108,74 @@ def main() -> None:
             browser.close()
         server.shutdown()
     print(f"screenshots written to {out}/")
+
+
+def _notification_examples(app, org_id: int, user_id: int) -> None:
+    """A few notifications, emails, a channel and a failed job, so those pages show content."""
+    import datetime as dt
+
+    from startvora.core import mail, notify
+    from startvora.core.db import utcnow
+
+    now = utcnow()
+    for i, (title, body) in reversed(
+        list(
+            enumerate(
+                [
+                    ("Sam Seller joined as member", ""),
+                    ("Dana Owner invited pat@northwind.example as manager", ""),
+                    ("A background job failed: Send email", "The server refused the connection."),
+                ]
+            )
+        )
+    ):
+        db.session.add(
+            notify.Notification(
+                org_id=org_id,
+                user_id=user_id,
+                event="example",
+                title=title,
+                body=body,
+                path=f"/o/{org_id}",
+                created_at=now - dt.timedelta(hours=i * 5),
+                read_at=now if i == 2 else None,
+            )
+        )
+    db.session.add(
+        notify.Channel(
+            org_id=org_id,
+            name="Sales team on Slack",
+            url="slack://T000/B000/XXXX",
+            display_url="slack://T...0/B...0/X...X/",
+            service="Slack",
+            events=["member.joined"],
+            last_sent_at=now,
+        )
+    )
+    for to, status, error in (
+        ("pat@northwind.example", "sent", ""),
+        ("lee@northwind.example", "queued", "The server did not answer in time."),
+        ("kim@northwind.example", "failed", "The server answered 550: mailbox unavailable"),
+    ):
+        db.session.add(
+            mail.OutboxMessage(
+                org_id=org_id,
+                to_address=to,
+                subject="Dana Owner invites you to Northwind Supplies on Startvora",
+                text_body="...",
+                status=status,
+                attempts=0 if status == "sent" else 6 if status == "failed" else 2,
+                last_error=error,
+                sent_at=now if status == "sent" else None,
+            )
+        )
+    db.session.commit()
+    tasks.tracker.book.execute(
+        "INSERT INTO startvora_jobs (id, name, org_id, args, state, attempts, error, enqueued_at,"
+        " finished_at) VALUES ('example', 'startvora.core.mail.deliver_email', ?, '', 'failed',"
+        " 6, 'DeliveryFailed: The server answered 550: mailbox unavailable', ?, ?)",
+        (org_id, now.timestamp(), now.timestamp()),
+    )
 
 
 if __name__ == "__main__":

@@ -194,7 +194,12 @@ class Tracker:
         self._upsert(task, "done", finished_at=time.time(), error="")
 
     def error(self, signal: str, task: Task, exc: BaseException | None = None) -> None:
-        message = f"{type(exc).__name__}: {exc}"[:1000] if exc else signal
+        if exc is None:
+            message = signal
+        elif getattr(exc, "user_facing", False):  # its message is already written for people
+            message = str(exc)[:1000]
+        else:
+            message = f"{type(exc).__name__}: {exc}"[:1000]
         final = not task.retries
         self._upsert(
             task, "failed" if final else "retrying", finished_at=time.time(), error=message

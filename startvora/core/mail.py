@@ -19,7 +19,7 @@ import ssl
 from collections.abc import Iterable
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, has_request_context, render_template, request
@@ -237,7 +237,7 @@ def build_message(message: OutboxMessage, server: Server) -> EmailMessage:
     email["From"] = server.from_address
     email["To"] = message.to_address
     email["Subject"] = message.subject
-    email["Date"] = formatdate(localtime=False)
+    email["Date"] = format_datetime(utcnow())  # "+0000": UTC ("-0000" would mean unknown)
     domain = parseaddr(server.from_address)[1].rpartition("@")[2] or server.host
     email["Message-ID"] = make_msgid(f"outbox-{message.id}", domain=domain)
     reply_to = message.reply_to or server.reply_to
@@ -308,6 +308,8 @@ def _reason(exc: BaseException) -> str:
 
 class DeliveryFailed(RuntimeError):
     """The message stays queued; `str()` is the reason."""
+
+    user_facing = True
 
 
 def attempt_delivery(message_id: int) -> OutboxMessage | None:

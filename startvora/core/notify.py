@@ -298,6 +298,8 @@ def _email(
 class ChannelError(RuntimeError):
     """The channel refused or could not be reached; `str()` says what apprise reported."""
 
+    user_facing = True
+
 
 def check_url(url: str) -> tuple[str, str]:
     """(service name, privacy form) of an apprise URL; ValueError when apprise cannot use it."""
