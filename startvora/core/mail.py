@@ -277,6 +277,10 @@ def smtp_send(server: Server, email: EmailMessage) -> None:
 
 def describe_error(exc: BaseException) -> str:
     """A reason a person can act on, from what smtplib or the network raised."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(
+        exc.__context__, TimeoutError
+    ):
+        exc = exc.__context__  # smtplib reports a server that never answers as a closed connection
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"The server refused the user name or password ({exc.smtp_code})."
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

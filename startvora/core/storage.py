@@ -89,11 +89,26 @@ class S3Storage:
         region: str,
         secure: bool,
     ) -> None:
+        import certifi
+        import urllib3
         from minio import Minio
 
         self.bucket = bucket
+        # minio's own client retries for several seconds; a person uploading should hear that
+        # S3 is down at once (background work is retried by the queue anyway).
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3, read=30),
+            retries=urllib3.Retry(total=1, backoff_factor=0.2, status_forcelist=(502, 503, 504)),
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+        )
         self.client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, region=region, secure=secure
+            endpoint,
+            access_key=access_key,
+            secret_key=secret_key,
+            region=region,
+            secure=secure,
+            http_client=http,
         )
         self._bucket_ready = False
 

@@ -147,3 +147,76 @@ def test_serve_fails_when_the_web_server_cannot_start(tmp_path):
         signal.signal(signal.SIGTERM, handlers[0])
         signal.signal(signal.SIGINT, handlers[1])
     assert supervisor.consumer.poll() is not None  # not left behind
+
+
+def test_live_stream_under_gunicorn_gthread(tmp_path):
+    """Streams hold threads of their own: pages still load, a busy process says 503, and a
+    closed page frees its thread."""
+    import http.cookiejar
+    import re
+    import sqlite3
+    import urllib.parse
+
+    env = {**os.environ, "STARTVORA_DATA": str(tmp_path)}
+    subprocess.run([sys.executable, "-m", "startvora", "init"], env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "startvora", "create-user", "--email", "olivia@acme.test"]
+        + ["--password-stdin", "--org", "Acme"],
+        env=env,
+        input=b"a long enough passphrase\n",
+        check=True,
+        capture_output=True,
+    )
+    proc, url = start(tmp_path, free_port(), STARTVORA_SERVER__THREADS="3")  # 2 stream slots
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    try:
+        form = opener.open(url + "sign-in", timeout=5).read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        body = urllib.parse.urlencode(
+            {
+                "csrf_token": token,
+                "email": "olivia@acme.test",
+                "password": "a long enough passphrase",
+            }
+        ).encode()
+        opener.open(url + "sign-in", data=body, timeout=5).read()
+
+        first = opener.open(url + "o/acme/live", timeout=10)
+        assert first.headers["Content-Type"].startswith("text/event-stream")
+        assert first.readline() == b"retry: 5000\n"
+        assert first.readline() == b"\n"
+        assert first.readline() == b"event: notifications\n"
+        second = opener.open(url + "o/acme/live", timeout=10)
+        with urllib.request.urlopen(url + "healthz", timeout=5) as response:
+            assert response.status == 200  # pages are served while two streams are open
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(url + "o/acme/live", timeout=10)
+        assert refused.value.code == 503  # no thread left for a third: that page polls
+        refused.value.close()
+
+        con = sqlite3.connect(tmp_path / "startvora.db")
+        con.execute(
+            "INSERT INTO core_live_events (org_id, topic, created_at)"
+            " VALUES (1, 'members', CURRENT_TIMESTAMP)"
+        )
+        con.commit()
+        con.close()
+        seen = b""
+        while b"event: changed-members" not in seen:
+            seen += first.readline()
+
+        second.close()  # a page left: its thread comes back within a poll or two
+        third = wait_for(lambda: _try_stream(opener, url + "o/acme/live"), timeout=15)
+        third.close()
+        first.close()
+    finally:
+        assert stop(proc) == 0
+
+
+def _try_stream(opener, url: str):
+    try:
+        return opener.open(url, timeout=10)
+    except urllib.error.HTTPError as busy:
+        busy.close()
+        return None
