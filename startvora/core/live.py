@@ -58,6 +58,12 @@ def publish(org_id: int, topic: str, user_id: int | None = None) -> None:
     db.session.add(LiveEvent(org_id=org_id, topic=topic[:40], user_id=user_id))
 
 
+def announce(org_id: int, topic: str) -> None:
+    """publish() and commit at once: for event subscribers, which run after the change's commit."""
+    publish(org_id, topic)
+    db.session.commit()
+
+
 def init_app(app: Flask) -> None:
     threads = app.extensions["startvora.settings"].server.threads
     app.extensions["startvora.live_slots"] = threading.BoundedSemaphore(max(1, threads - 1))

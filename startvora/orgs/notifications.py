@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from startvora.core import notify
+from startvora.core import events, live, notify
 from startvora.core.events import Event
 from startvora.core.permissions import ROLE_LABELS, role_allows
 from startvora.core.tasks import LABELS
@@ -87,8 +87,15 @@ def _job_failed(event: Event) -> notify.Message | None:
     )
 
 
+def _members_changed(event: Event) -> None:
+    live.announce(event.org_id, "members")
+
+
 def register(app: Flask) -> None:
     app.extensions["startvora.org_info"] = org_info
+    # Open members pages refresh their list when someone joins, leaves or changes role.
+    for name in ("member.joined", "member.removed", "member.role_changed", "member.invited"):
+        events.subscribe(app, name, _members_changed)
     for kind in (
         notify.Kind(
             "member.invited",

@@ -253,6 +253,14 @@
     }
     root.setAttribute("data-live", "polling");
   });
+  // A region refreshed by a live event asks for the page's current address (its search, filters
+  // and sort as the person left them), not the address it was rendered with.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-live-url")) {
+      event.detail.path = window.location.pathname + window.location.search;
+    }
+  });
   document.addEventListener("htmx:sseOpen", function () {
     if (pollTimer !== null) {
       window.clearInterval(pollTimer);

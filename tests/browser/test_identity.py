@@ -94,8 +94,8 @@ def test_invitation_accepted_by_a_second_person(live_server, browser, page, widt
     context.close()
     assert errors == []
 
-    page.reload()
-    expect(page.locator("#members-list")).to_contain_text("Nico Newcomer")
+    # No reload: the open members page hears "members changed" and refreshes its list.
+    expect(page.locator("#members-list")).to_contain_text("Nico Newcomer", timeout=10_000)
 
 
 def test_switching_organizations(live_server, page):
