@@ -160,8 +160,10 @@ def test_live_stream_under_gunicorn_gthread(tmp_path):
     env = {**os.environ, "STARTVORA_DATA": str(tmp_path)}
     subprocess.run([sys.executable, "-m", "startvora", "init"], env=env, check=True)
     subprocess.run(
-        [sys.executable, "-m", "startvora", "create-user", "--email", "olivia@acme.test"]
-        + ["--password-stdin", "--org", "Acme"],
+        [
+            *(sys.executable, "-m", "startvora", "create-user"),
+            *("--email", "olivia@acme.test", "--password-stdin", "--org", "Acme"),
+        ],
         env=env,
         input=b"a long enough passphrase\n",
         check=True,
