@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from startvora.core.db import UTCDateTime, utcnow
 from startvora.core.tasks import periodic
-from startvora.core.tenancy import TenantMixin, org_blueprint, system_context
+from startvora.core.tenancy import TenantMixin, org_blueprint, org_context, system_context
 from startvora.extensions import db
 
 POLL_SECONDS = 1.5
@@ -60,8 +60,10 @@ def publish(org_id: int, topic: str, user_id: int | None = None) -> None:
 
 def announce(org_id: int, topic: str) -> None:
     """publish() and commit at once: for event subscribers, which run after the change's commit."""
-    publish(org_id, topic)
-    db.session.commit()
+    # Subscribers run in an app context of their own, without the request's organization.
+    with org_context(org_id):
+        publish(org_id, topic)
+        db.session.commit()
 
 
 def init_app(app: Flask) -> None:
@@ -150,14 +152,16 @@ def stream() -> Any:
                     yield ": keep-alive\n\n"
                     quiet_since = time.monotonic()
         finally:
-            slots.release()
             db.session.remove()
 
-    return Response(
+    response = Response(
         stream_with_context(events()),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+    # On close, not in the generator: a stream that never starts (HEAD) must free its slot too.
+    response.call_on_close(slots.release)
+    return response
 
 
 @bp.get("/live/badge")

@@ -229,6 +229,10 @@ def dispatch(org_id: int, name: str, payload: dict[str, Any]) -> None:
         ).first()
     ):
         return  # an earlier run of this task handled it (the two commit together below)
+    # A failing email or channel must not be told about its own failure, again and again.
+    failed_task = payload.get("task", "") if name == "job.failed" else ""
+    skip_email = failed_task.endswith("deliver_email")
+    skip_channels = failed_task.endswith("send_to_channel")
     notified = []
     org_locale = _org_info(org_id)[1] or "en"
     for user_id in dict.fromkeys(kind.recipients(event)):
@@ -251,14 +255,12 @@ def dispatch(org_id: int, name: str, payload: dict[str, Any]) -> None:
                 )
             )
             notified.append(user_id)
-        if "email" in channels and email:
+        if "email" in channels and email and not skip_email:
             _email(org_id, email, locale, kind, event, message)
     if event_id:
         db.session.add(HandledEvent(org_id=org_id, event_id=event_id))
     for user_id in notified:
         live.publish(org_id, "notifications", user_id=user_id)
-    # A channel that keeps failing must not be told about its own failure, again and again.
-    skip_channels = name == "job.failed" and payload.get("task", "").endswith("send_to_channel")
     channel_ids = [
         c.id
         for c in db.session.execute(
@@ -319,7 +321,7 @@ def post_to_channel(channel: Channel, title: str, body: str) -> None:
     box = apprise.Apprise()
     if not box.add(channel.url):
         raise ChannelError("The channel's URL is not valid any more.")
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         ok = box.notify(title=title, body=body or title)
     if not ok:
         lines = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]

@@ -54,8 +54,9 @@ def notifications_open(notification_id: int) -> Any:
         return redirect(url_for("orgs.notifications_index"))
     notify.mark_read(g.org.id, current_user.id, [item.id])
     db.session.commit()
-    # Only a path inside Startvora, never another site.
-    target = item.path if item.path.startswith("/") and not item.path.startswith("//") else None
+    # Only a path inside Startvora, never another site ("/\\host" is "//host" to browsers).
+    inside = item.path.startswith("/") and not item.path.startswith(("//", "/\\"))
+    target = item.path if inside else None
     return redirect_to(target or url_for("orgs.notifications_index"))
 
 
