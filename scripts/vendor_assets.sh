@@ -17,7 +17,8 @@ ICONS="house users user settings log-out menu x search sun moon monitor chevron-
 chevron-left chevron-right chevrons-left check circle-alert circle-check info triangle-alert
 download trash-2 plus building-2 inbox clock hard-drive activity list-filter arrow-up arrow-down
 arrow-up-down globe coins calendar languages key-round ellipsis bell mail send rotate-cw
-list-checks paperclip file megaphone"
+list-checks paperclip file megaphone phone handshake kanban upload list-todo target merge
+archive-restore"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -16,6 +16,7 @@ from startvora.version import __version__
 DOMAINS = (
     "startvora.auth",
     "startvora.orgs",
+    "startvora.crm",
 )
 
 
@@ -35,18 +36,21 @@ def create_app(
     from startvora.config import load_settings
     from startvora.core import (
         audit,  # noqa: F401 (its model must be known to migrations)
+        customfields,  # noqa: F401 (likewise)
         datadir,
         errors,
         files,
         health,
         htmx,
         i18n,
+        imports,  # noqa: F401 (likewise)
         live,
         logs,
         mail,  # noqa: F401 (likewise)
         notify,
         ratelimit,  # noqa: F401 (likewise)
         registry,
+        savedviews,  # noqa: F401 (likewise)
         security,
         tasks,
         tenancy,

@@ -91,3 +91,123 @@ def make_channel(org: Organization, **overrides: Any) -> Any:
     db.session.add(channel)
     db.session.flush()
     return channel
+
+
+# -- CRM -----------------------------------------------------------------------------------------
+
+
+def make_company(org: Organization, **overrides: Any) -> Any:
+    from startvora.core.db import fold
+    from startvora.crm.models import Company
+
+    values = {"org_id": org.id, "name": f"Company {next(_seq)}"}
+    values.update(overrides)
+    company = Company(**values)
+    company.search_name = fold(company.name)
+    company.email_key = (company.email or "").lower()
+    db.session.add(company)
+    db.session.flush()
+    return company
+
+
+def make_contact(org: Organization, **overrides: Any) -> Any:
+    from startvora.core.db import fold
+    from startvora.crm.models import Contact
+
+    n = next(_seq)
+    values = {
+        "org_id": org.id,
+        "first_name": "Pat",
+        "last_name": f"Person{n}",
+        "email": f"pat{n}@customer.test",
+    }
+    values.update(overrides)
+    contact = Contact(**values)
+    contact.search_name = fold(f"{contact.first_name} {contact.last_name} {contact.email}")
+    contact.email_key = (contact.email or "").lower()
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def make_pipeline(org: Organization, **overrides: Any) -> Any:
+    """A pipeline with four open stages and won/lost stages."""
+    from startvora.crm.models import Pipeline, Stage
+
+    pipeline = Pipeline(org_id=org.id, name=overrides.pop("name", "Sales"), **overrides)
+    db.session.add(pipeline)
+    db.session.flush()
+    for i, (name, probability, kind) in enumerate(
+        [
+            ("New", 10, "open"),
+            ("Qualified", 30, "open"),
+            ("Proposal", 60, "open"),
+            ("Negotiation", 80, "open"),
+            ("Won", 100, "won"),
+            ("Lost", 0, "lost"),
+        ]
+    ):
+        db.session.add(
+            Stage(
+                org_id=org.id,
+                pipeline_id=pipeline.id,
+                name=name,
+                position=i,
+                probability=probability,
+                kind=kind,
+            )
+        )
+    db.session.flush()
+    db.session.refresh(pipeline)
+    return pipeline
+
+
+def make_deal(org: Organization, pipeline: Any = None, **overrides: Any) -> Any:
+    from startvora.crm.models import Deal
+
+    pipeline = pipeline or make_pipeline(org)
+    values = {
+        "org_id": org.id,
+        "title": f"Deal {next(_seq)}",
+        "pipeline_id": pipeline.id,
+        "stage_id": pipeline.stages[0].id,
+        "value_minor": 100000,
+        "currency": org.currency,
+    }
+    values.update(overrides)
+    deal = Deal(**values)
+    deal.search_name = deal.title.casefold()
+    db.session.add(deal)
+    db.session.flush()
+    return deal
+
+
+def make_lead(org: Organization, **overrides: Any) -> Any:
+    from startvora.crm.models import Lead
+
+    n = next(_seq)
+    values = {
+        "org_id": org.id,
+        "first_name": "Lee",
+        "last_name": f"Lead{n}",
+        "email": f"lee{n}@prospect.test",
+        "company_name": f"Prospect {n} Ltd",
+    }
+    values.update(overrides)
+    lead = Lead(**values)
+    lead.search_name = f"{lead.first_name} {lead.last_name} {lead.email}".casefold()
+    db.session.add(lead)
+    db.session.flush()
+    return lead
+
+
+def make_activity(org: Organization, **overrides: Any) -> Any:
+    from startvora.core.db import utcnow
+    from startvora.crm.models import Activity
+
+    values = {"org_id": org.id, "kind": "note", "subject": "A note", "happened_at": utcnow()}
+    values.update(overrides)
+    activity = Activity(**values)
+    db.session.add(activity)
+    db.session.flush()
+    return activity

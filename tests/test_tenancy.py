@@ -10,9 +10,13 @@ import pytest
 from startvora.auth import tokens
 from startvora.auth.models import ApiToken
 from startvora.core import live, mail, notify
+from startvora.core.customfields import CustomField
 from startvora.core.db import utcnow
 from startvora.core.files import StoredFile
+from startvora.core.imports import ImportRun
+from startvora.core.savedviews import SavedView
 from startvora.core.tenancy import TenancyError, TenantMixin, org_context, system_context
+from startvora.crm import models as crm
 from startvora.extensions import db as _db
 from startvora.orgs.models import Invitation
 from tests import factories
@@ -68,6 +72,24 @@ FACTORIES = {
     mail.MailServer: lambda org, owner: _add(
         mail.MailServer(org_id=org.id, host="smtp.test", from_address="a@b.test")
     ),
+    crm.Company: lambda org, owner: factories.make_company(org),
+    crm.Contact: lambda org, owner: factories.make_contact(org),
+    crm.Lead: lambda org, owner: factories.make_lead(org),
+    crm.Pipeline: lambda org, owner: factories.make_pipeline(org),  # and its stages
+    crm.Stage: lambda org, owner: None,
+    crm.Deal: lambda org, owner: factories.make_deal(org),
+    crm.Activity: lambda org, owner: factories.make_activity(org),
+    CustomField: lambda org, owner: _add(
+        CustomField(org_id=org.id, entity="contact", key="k", label="K", kind="text")
+    ),
+    SavedView: lambda org, owner: _add(
+        SavedView(org_id=org.id, user_id=owner.id, list_name="contacts", name="v", query="")
+    ),
+    ImportRun: lambda org, owner: _add(
+        ImportRun(
+            org_id=org.id, user_id=owner.id, entity="contacts", filename="a.csv", file_key="k"
+        )
+    ),
 }
 
 
@@ -102,7 +124,9 @@ def test_every_route_refuses_another_orgs_ids(app, client, login, csrf_token, ot
         others = set(rule.arguments) - {"org_slug"}
         kinds = {rule._converters[a].__class__.__name__ for a in others}
         if "org_slug" in rule.arguments or rule.rule.startswith("/api/"):
-            assert kinds <= {"IntegerConverter"}, f"{rule}: teach this walk its argument types"
+            assert kinds <= {"IntegerConverter", "AnyConverter"}, (
+                f"{rule}: teach this walk its argument types"
+            )
         elif kinds - {"IntegerConverter"}:
             continue  # /static/<path> and the like hold no organization's rows
         ids = [
@@ -112,18 +136,28 @@ def test_every_route_refuses_another_orgs_ids(app, client, login, csrf_token, ot
         ]
         if not ids:
             continue
-        values = {arg: 1 for arg in ids}
-        if "org_slug" in rule.arguments:
-            values["org_slug"] = org_a.slug
-        if set(values) != set(rule.arguments):
-            continue
-        url = rule.build(values, append_unknown=False)[1]
-        # API routes are called with the organization's own token, pages with the session.
-        headers = {"Authorization": f"Bearer {api_token}"} if url.startswith("/api/") else {}
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, headers=headers, data={"csrf_token": token})
-            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
-            walked += 1
+        # One URL per choice of each <any(...)> part (contacts, companies...).
+        combos: list[dict[str, object]] = [{arg: 1 for arg in ids}]
+        for arg in others - set(ids):
+            combos = [
+                {**c, arg: item} for c in combos for item in sorted(rule._converters[arg].items)
+            ]
+        for values in combos:
+            if "org_slug" in rule.arguments:
+                values["org_slug"] = org_a.slug
+            if set(values) != set(rule.arguments):
+                continue
+            url = rule.build(values, append_unknown=False)[1]
+            # API routes are called with the organization's own token, pages with the session.
+            headers = {"Authorization": f"Bearer {api_token}"} if url.startswith("/api/") else {}
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(
+                    url, method=method, headers=headers, data={"csrf_token": token}
+                )
+                assert response.status_code == 404, (
+                    f"{method} {url} answered {response.status_code}"
+                )
+                walked += 1
     assert walked >= 5
 
 
@@ -133,7 +167,15 @@ def test_outsiders_get_404_on_every_org_page(app, client, people, login, csrf_to
     for rule in app.url_map.iter_rules():
         if "org_slug" not in rule.arguments:
             continue
-        values = {arg: 1 for arg in rule.arguments if arg != "org_slug"}
+        values = {
+            arg: (
+                sorted(rule._converters[arg].items)[0]
+                if rule._converters[arg].__class__.__name__ == "AnyConverter"
+                else 1
+            )
+            for arg in rule.arguments
+            if arg != "org_slug"
+        }
         url = rule.build({"org_slug": "acme", **values}, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method, data={"csrf_token": token})

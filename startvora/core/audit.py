@@ -20,7 +20,11 @@ class AuditEvent(db.Model):
     """One recorded action. org_id is empty for events about a person, such as sign-ins."""
 
     __tablename__ = "core_audit_events"
-    __table_args__ = (Index("ix_core_audit_events_org_time", "org_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_core_audit_events_org_time", "org_id", "created_at"),
+        # A record's history (its timeline) reads the events about it.
+        Index("ix_core_audit_events_target", "target_type", "target_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,12 @@ def configure_sqlite(busy_timeout_ms: int) -> None:
 
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
+
+
+def fold(text: str) -> str:
+    """Text as search keys keep it: case-folded, accents removed ("Zoë" -> "zoe")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 def folded(expr: Any) -> Any:

@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
         notifications,
         services,
         settings_views,
+        trash_views,
         views,
         widgets,
     )
@@ -56,6 +57,19 @@ def register(app: Flask) -> None:
             order=910,
             section="admin",
             match="orgs.settings",
+        ),
+    )
+    add_nav(
+        app,
+        NavItem(
+            "trash",
+            _l("Trash"),
+            "orgs.trash_index",
+            "trash-2",
+            "crm:delete",
+            order=930,
+            section="admin",
+            match="orgs.trash_",
         ),
     )
     add_nav(

@@ -153,11 +153,11 @@ def test_each_kind_has_its_default_channels(app, people):
     declared = {
         k.event: (k.defaults, k.permission, str(k.label)) for k in notify.kinds(app).values()
     }
-    assert declared == {
+    assert {
         "member.invited": (frozenset({"app"}), "org:admin", "Someone is invited"),
         "member.joined": (frozenset({"app", "email"}), "org:admin", "Someone joins"),
         "job.failed": (frozenset({"app", "email"}), "org:admin", "A background job fails"),
-    }
+    }.items() <= declared.items()  # other modules add their own kinds
     with org_context(people.org_a.id):
         for kind in notify.kinds(app).values():
             assert notify.wants(people.org_a.id, people.alice.id, kind) == set(kind.defaults)
@@ -174,13 +174,13 @@ def test_preferences_are_saved_and_app_off_stops_in_app_notifications(
     login(admin)
     page = text(client.get(prefs))
     assert "Someone is invited" in page and "A background job fails" in page
-    assert checked(page) == {
+    assert {
         "member.invited:app",
         "member.joined:app",
         "member.joined:email",
         "job.failed:app",
         "job.failed:email",
-    }
+    } <= checked(page)
     response = client.post(
         prefs,
         data={
@@ -193,7 +193,10 @@ def test_preferences_are_saved_and_app_off_stops_in_app_notifications(
     assert response.status_code == 303 and response.headers["Location"] == prefs
     page = text(client.get(prefs))
     assert "Notification settings saved." in page
-    assert checked(page) == {"member.joined:app", "job.failed:email"}
+    assert {c for c in checked(page) if c.startswith(("member.", "job."))} == {
+        "member.joined:app",
+        "job.failed:email",
+    }
     kinds = notify.kinds()
     with org_context(people.org_a.id):
         assert notify.wants(people.org_a.id, admin.id, kinds["member.invited"]) == set()
@@ -211,10 +214,11 @@ def test_preferences_are_saved_and_app_off_stops_in_app_notifications(
     assert titles(people.org_a, admin) == []  # "in Startvora" is off for invitations
 
 
-def test_a_role_without_kinds_sees_none(client, people, login, csrf_token):
+def test_a_role_sees_only_the_kinds_it_may_choose(client, people, login, csrf_token):
     prefs = "/o/acme/notifications/preferences"
     login(people.carol)
-    assert "Nothing here notifies your role yet." in text(client.get(prefs))
+    page = text(client.get(prefs))
+    assert "A background job fails" not in page and "Someone joins" not in page
     assert client.post(prefs, data={"csrf_token": csrf_token()}).status_code == 303
 
 
