@@ -169,3 +169,86 @@ class ContactOut(BaseModel):
     custom: dict[str, Any]
 
     model_config = {"from_attributes": True}
+
+
+def _amount(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+class LeadIn(BaseModel):
+    """A lead from the form, an import or the API; `value` is a decimal in `currency`."""
+
+    title: Annotated[Text, StringConstraints(max_length=200)] = ""
+    first_name: Annotated[Text, StringConstraints(max_length=100)] = ""
+    last_name: Annotated[Text, StringConstraints(max_length=100)] = ""
+    email: Text = ""
+    phone: Text = ""
+    company_name: Annotated[Text, StringConstraints(max_length=200)] = ""
+    source: Annotated[Text, StringConstraints(max_length=60)] = ""
+    value: Annotated[str, BeforeValidator(_amount)] = ""
+    currency: Annotated[Text, StringConstraints(max_length=3)] = ""
+    notes: Annotated[LongText, BeforeValidator(_none_to_empty)] = ""
+    tags: list[str] = Field(default_factory=list)
+    owner_id: int | None = None
+
+    _email = field_validator("email")(check_optional_email)
+    _phone = field_validator("phone")(check_phone)
+    _tags = field_validator("tags", mode="before")(check_tags)
+
+    @field_validator("owner_id", mode="before")
+    @classmethod
+    def _owner(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        from babel.numbers import list_currencies
+
+        value = value.upper()
+        if value and value not in list_currencies():
+            raise ValueError(_("Choose a currency like EUR or USD."))
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        if value:
+            from decimal import Decimal, InvalidOperation
+
+            try:
+                number = Decimal(value.replace(" ", "").replace(",", ""))
+            except InvalidOperation:
+                raise ValueError(_("Enter an amount like 1250.00.")) from None
+            if not number.is_finite() or number < 0 or number > 10**12:
+                raise ValueError(_("Enter an amount like 1250.00."))
+            return str(number)
+        return value
+
+    @model_validator(mode="after")
+    def _someone(self) -> LeadIn:
+        if not (self.title or self.first_name or self.last_name or self.email or self.company_name):
+            raise ValueError(_("Enter a name, a company or an email address."))
+        return self
+
+
+class LeadOut(BaseModel):
+    id: int
+    title: str
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    company_name: str
+    source: str
+    status: str
+    disqualify_reason: str
+    value_minor: int
+    currency: str
+    tags: list[str]
+    owner_id: int | None
+    contact_id: int | None
+    company_id: int | None
+    deal_id: int | None
+
+    model_config = {"from_attributes": True}
