@@ -167,6 +167,9 @@ def demo(size: str, seed: int, org_slug: str | None) -> None:
         for generator in sorted(registry(app).demo, key=lambda d: (d.order, d.key)):
             counts.update(generator.run(org, owner, size, rng))
         db.session.commit()
+        from startvora.core.db import refresh_statistics
+
+        refresh_statistics()  # so the planner knows the new tables' shapes at once
         elapsed = time.perf_counter() - started
         summary = ", ".join(f"{n} {what}" for what, n in counts.items())
         click.echo(f"Loaded {size} demo data into '{org.name}' in {elapsed:.1f} s: {summary}.")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import DateTime, event, func
+from sqlalchemy import DateTime, event, func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -134,3 +134,10 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_commit(session: Session, _previous: Any) -> None:
     session.info.pop(_KEY, None)
+
+
+def refresh_statistics() -> None:
+    """ANALYZE: the query planner's statistics, so it picks the selective index (an email, a
+    company) over the broad one once tables are large. About 0.2 s per 100k rows."""
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()

@@ -52,6 +52,8 @@ class ListSpec:
     search: Sequence[ColumnElement[Any]] = ()
     # Columns that already hold folded text (core.db.fold): matched as they are, faster.
     search_folded: Sequence[ColumnElement[Any]] = ()
+    # Or a function that narrows the query to one (folded) search word, e.g. through an index.
+    search_fn: Callable[[Select[Any], str], Select[Any]] | None = None
     filters: Sequence[Filter] = ()
     default_sort: str = ""
     default_desc: bool = False
@@ -174,6 +176,9 @@ def filtered(spec: ListSpec, state: ListState) -> Select[Any]:
     for key, value in state.filters.items():
         stmt = by_key[key].apply(stmt, value)
     for word in state.q.split():
+        if spec.search_fn is not None:
+            stmt = spec.search_fn(stmt, fold(word))
+            continue
         pattern = f"%{_escape_like(word.casefold())}%"
         plain = f"%{_escape_like(fold(word))}%"
         stmt = stmt.where(

@@ -154,3 +154,11 @@ def prune_jobs() -> None:
     """Drop the record of jobs that finished more than a week ago."""
     if tracker.book is not None:
         tracker.prune()
+
+
+@periodic(label="Refresh database statistics", minute="41", hour="2")
+def analyze_database() -> None:
+    """Keep the query planner's statistics current (large tables need them to stay fast)."""
+    from startvora.core.db import refresh_statistics
+
+    refresh_statistics()

@@ -17,7 +17,7 @@ from startvora.core.tenancy import get_scoped_or_404
 from startvora.crm import leads, schemas, services
 from startvora.crm.blueprints import bp
 from startvora.crm.models import Lead
-from startvora.crm.views import members
+from startvora.crm.views import members, owner_choices
 from startvora.extensions import db
 
 INPUTS = (*leads.FIELDS, "value", "currency")
@@ -54,7 +54,9 @@ def lead_list_spec() -> listview.ListSpec:
         search_folded=[Lead.search_name],
         filters=[
             listview.Filter("status", _l("Status"), list(STATUS_LABELS.items()), by_status),
-            listview.Filter("owner", _l("Owner"), [(str(i), n) for i, n in members()], by_owner),
+            listview.Filter(
+                "owner", _l("Owner"), [(str(i), n) for i, n in owner_choices()], by_owner
+            ),
         ],
         default_sort="created",
         default_desc=True,

@@ -42,6 +42,7 @@ class Company(_Party, db.Model):
     __table_args__ = (
         Index("ix_crm_companies_list", "org_id", "deleted_at", "search_name", "id"),
         Index("ix_crm_companies_email", "org_id", "email_key"),
+        Index("ix_crm_companies_recent", "org_id", "deleted_at", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +63,7 @@ class Contact(_Party, db.Model):
         Index("ix_crm_contacts_email", "org_id", "email_key"),
         Index("ix_crm_contacts_company", "company_id"),
         Index("ix_crm_contacts_owner", "org_id", "owner_id"),
+        Index("ix_crm_contacts_recent", "org_id", "deleted_at", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +90,7 @@ class Lead(TenantMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in LEAD_STATUSES)})", name="status"),
         Index("ix_crm_leads_list", "org_id", "deleted_at", "status", "id"),
+        Index("ix_crm_leads_recent", "org_id", "deleted_at", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

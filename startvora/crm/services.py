@@ -58,9 +58,9 @@ def check_owner(org_id: int, owner_id: int | None) -> None:
 
 
 def _keys(obj: Company | Contact) -> None:
-    obj.search_name = fold(
-        obj.name if isinstance(obj, Company) else f"{obj.first_name} {obj.last_name} {obj.email}"
-    )[:300]
+    # Name first (it is also the sort key), then the email, so both are found by search.
+    name = obj.name if isinstance(obj, Company) else f"{obj.first_name} {obj.last_name}"
+    obj.search_name = fold(f"{name} {obj.email}")[:300]
     obj.email_key = obj.email.lower()
 
 
@@ -196,19 +196,25 @@ def people_of(company: Company) -> list[Contact]:
 
 def duplicates_of(contact: Contact) -> list[Contact]:
     """Other contacts with the same email, or the same name at the same company."""
-    query = db.select(Contact).where(Contact.id != contact.id)
-    same = []
+    found: dict[int, Contact] = {}
     if contact.email_key:
-        same.append(Contact.email_key == contact.email_key)
+        for other in db.session.execute(
+            db.select(Contact)
+            .where(Contact.email_key == contact.email_key, Contact.id != contact.id)
+            .limit(20)
+        ).scalars():
+            found[other.id] = other
     name = fold(f"{contact.first_name} {contact.last_name}").strip()
     if name and contact.company_id:
-        same.append(
-            (Contact.company_id == contact.company_id)
-            & (Contact.search_name.like(name.replace("%", "").replace("_", "") + "%"))
-        )
-    if not same:
-        return []
-    return list(db.session.execute(query.where(db.or_(*same)).limit(20)).scalars())
+        # Two indexed lookups, not one OR, which would read every contact.
+        for other in db.session.execute(
+            db.select(Contact)
+            .where(Contact.company_id == contact.company_id, Contact.id != contact.id)
+            .limit(500)
+        ).scalars():
+            if other.search_name.startswith(name + " ") or other.search_name == name:
+                found[other.id] = other
+    return list(found.values())[:20]
 
 
 def merge(org_id: int, actor_id: int | None, keep: Any, other: Any) -> Any:

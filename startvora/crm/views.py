@@ -24,6 +24,7 @@ from startvora.core.tenancy import get_scoped_or_404
 from startvora.crm import schemas, services
 from startvora.crm.blueprints import bp
 from startvora.crm.models import Company, Contact, Deal
+from startvora.crm.search_index import searcher
 from startvora.extensions import db
 
 CONTACT_INPUTS = (*services.CONTACT_FIELDS, "company_name")
@@ -42,6 +43,38 @@ def members() -> list[tuple[int, str]]:
         .order_by(func.lower(User.name))
     )
     return [(user_id, name) for user_id, name in rows]
+
+
+MAX_OWNER_CHOICES = 60
+
+
+def owner_choices() -> list[tuple[int, str]]:
+    """Members to pick an owner from. A large organization lists only the person asking (and
+    the owner in the query string): a select of thousands of names helps nobody."""
+    if "crm_owner_choices" in g:
+        return g.crm_owner_choices
+    from startvora.auth.models import User
+    from startvora.orgs.models import Membership
+
+    count = db.session.execute(
+        db.select(func.count()).select_from(Membership).where(Membership.org_id == g.org.id)
+    ).scalar_one()
+    if count <= MAX_OWNER_CHOICES:
+        choices = members()
+    else:
+        wanted = {current_user.id}
+        chosen = request.args.get("f_owner", "")
+        if chosen.isdigit():
+            wanted.add(int(chosen))
+        rows = db.session.execute(
+            db.select(User.id, User.name)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == g.org.id, User.id.in_(wanted))
+            .order_by(func.lower(User.name))
+        )
+        choices = [(user_id, name) for user_id, name in rows]
+    g.crm_owner_choices = choices
+    return choices
 
 
 def tags_in_use(model: Any) -> list[str]:
@@ -77,7 +110,7 @@ def _common_filters(model: Any, entity: str) -> list[listview.Filter]:
             ).bindparams(tag=value)
         )
 
-    owners = [(str(i), n) for i, n in members()] + [("none", _("No owner"))]
+    owners = [(str(i), n) for i, n in owner_choices()] + [("none", _("No owner"))]
     filters = [
         listview.Filter("owner", _l("Owner"), owners, by_owner),
         listview.Filter("tag", _l("Tag"), [(t, t) for t in tags_in_use(model)], by_tag),
@@ -101,10 +134,19 @@ def _common_filters(model: Any, entity: str) -> list[listview.Filter]:
     return filters
 
 
+def _light(model: Any) -> list[Any]:
+    """Load a row's owner without the owner's memberships (one query fewer per list page)."""
+    from sqlalchemy.orm import defaultload
+
+    from startvora.auth.models import User
+
+    return [defaultload(model.owner).lazyload(User.memberships)]
+
+
 def contact_list_spec() -> listview.ListSpec:
     return listview.ListSpec(
         name="contacts",
-        query=lambda: db.select(Contact),
+        query=lambda: db.select(Contact).options(*_light(Contact)),
         id=Contact.id,
         columns=[
             listview.Column("name", _l("Name"), sort=Contact.search_name),
@@ -116,7 +158,7 @@ def contact_list_spec() -> listview.ListSpec:
                 "created", _l("Added"), sort=Contact.created_at, align="end", hide_on_phone=True
             ),
         ],
-        search_folded=[Contact.search_name, Contact.email_key],
+        search_fn=searcher(Contact),
         filters=_common_filters(Contact, "contact"),
         default_sort="name",
         bulk=True,
@@ -130,7 +172,7 @@ def company_list_spec() -> listview.ListSpec:
 
     return listview.ListSpec(
         name="companies",
-        query=lambda: db.select(Company),
+        query=lambda: db.select(Company).options(*_light(Company)),
         id=Company.id,
         columns=[
             listview.Column("name", _l("Name"), sort=Company.search_name),
@@ -141,7 +183,7 @@ def company_list_spec() -> listview.ListSpec:
                 "created", _l("Added"), sort=Company.created_at, align="end", hide_on_phone=True
             ),
         ],
-        search_folded=[Company.search_name, Company.email_key],
+        search_fn=searcher(Company),
         filters=_common_filters(Company, "company"),
         default_sort="name",
         bulk=True,
@@ -163,7 +205,7 @@ def _index(kind: str) -> Any:
         block="listing",
         page=page,
         fields=cf.fields_for(g.org.id, entity),
-        owners=members(),
+        owners=owner_choices(),
         saved_views=views_for(g.org.id, current_user.id, kind),
         kind=kind,
     )
