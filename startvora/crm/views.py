@@ -111,9 +111,13 @@ def _common_filters(model: Any, entity: str) -> list[listview.Filter]:
         )
 
     owners = [(str(i), n) for i, n in owner_choices()] + [("none", _("No owner"))]
+    tags = tags_in_use(model)
+    asked = request.args.get("f_tag") or request.form.get("f_tag") or ""
+    if asked and asked not in tags:  # a tag newer than the cached list still filters
+        tags = [*tags, asked]
     filters = [
         listview.Filter("owner", _l("Owner"), owners, by_owner),
-        listview.Filter("tag", _l("Tag"), [(t, t) for t in tags_in_use(model)], by_tag),
+        listview.Filter("tag", _l("Tag"), [(t, t) for t in tags], by_tag),
     ]
     for field in cf.fields_for(g.org.id, entity):
         if field.kind not in ("choice", "checkbox"):
