@@ -36,6 +36,8 @@ class Endpoint:
     permission: str
     tag: str
     query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
+    body: type[BaseModel] | None = None  # the request body of a writing endpoint
+    status: int = 200
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -46,6 +48,46 @@ class ApiError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+class Invalid(Exception):
+    """The request body did not validate: field -> message, answered as a 422 problem."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("invalid")
+        self.errors = errors
+
+
+def problem_422(errors: dict[str, str]) -> Response:
+    """An RFC 9457 problem document listing each field's message."""
+    response = jsonify(
+        type="about:blank",
+        title="Unprocessable content",
+        status=422,
+        detail=errors.get("__all__") or "; ".join(f"{k}: {v}" for k, v in errors.items()),
+        errors=errors,
+    )
+    response.status_code = 422
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 problem."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "Send a JSON object (Content-Type: application/json).")
+    return body
+
+
+def int_arg(name: str, default: int | None, low: int = 0, high: int = 2**63 - 1) -> int | None:
+    """A whole-number query parameter within bounds, or a 400 problem."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, f"`{name}` must be a whole number from {low} to {high}.")
+    return int(raw)
 
 
 def _authenticate() -> None:
@@ -116,6 +158,53 @@ def endpoint(
     return decorator
 
 
+def write_endpoint(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    response: type[BaseModel],
+    permission: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a POST/PATCH/DELETE endpoint: token auth, permission, one commit, 422 problems."""
+    ENDPOINTS.append(
+        Endpoint(method.lower(), path, summary, response, permission, tag, body=body, status=status)
+    )
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                _authenticate()
+                if not can(permission):
+                    raise ApiError(403, f"Your role does not allow {permission}.")
+                with org_context(g.org.id):
+                    result = view(*args, **kwargs)
+                    answer = response.model_validate(result, from_attributes=True).model_dump(
+                        mode="json"
+                    )
+                    db.session.commit()
+            except ApiError as exc:
+                db.session.rollback()
+                return render_error(exc.status, exc.detail)
+            except Invalid as exc:
+                db.session.rollback()
+                return problem_422(exc.errors)
+            reply = jsonify(answer)
+            reply.status_code = status
+            return reply
+
+        bp.add_url_rule(
+            path, endpoint=f"{method.lower()}_{view.__name__}", view_func=wrapped, methods=[method]
+        )
+        return wrapped
+
+    return decorator
+
+
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for every declared endpoint, schemas taken from the pydantic models."""
     schemas: dict[str, Any] = {}
@@ -127,10 +216,29 @@ def openapi_document() -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[ep.response.__name__] = schema
         openapi_path = "/api/v1" + ep.path.replace("<int:", "{").replace("<", "{").replace(">", "}")
-        paths.setdefault(openapi_path, {})[ep.method] = {
+        operation: dict[str, Any] = {}
+        if ep.body is not None:
+            body_schema = ep.body.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="validation"
+            )
+            schemas.update(body_schema.pop("$defs", {}))
+            schemas[ep.body.__name__] = body_schema
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}
+                    }
+                },
+            }
+        paths.setdefault(openapi_path, {})[ep.method] = operation | {
             "summary": ep.summary,
             "tags": [ep.tag],
-            "operationId": ep.path.strip("/").replace("/", "_") or "root",
+            "operationId": ep.method
+            + "_"
+            + (
+                ep.path.strip("/").replace("/", "_").replace("<int:", "").replace(">", "") or "root"
+            ),
             "parameters": [
                 {
                     "name": n,
@@ -142,7 +250,7 @@ def openapi_document() -> dict[str, Any]:
                 for n, t, d in ep.query
             ],
             "responses": {
-                "200": {
+                str(ep.status): {
                     "description": "OK",
                     "content": {
                         "application/json": {
@@ -152,6 +260,7 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "401": {"$ref": "#/components/responses/Problem"},
                 "403": {"$ref": "#/components/responses/Problem"},
+                **({"422": {"$ref": "#/components/responses/Problem"}} if ep.body else {}),
             },
             "x-permission": ep.permission,
         }
@@ -171,7 +280,7 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Startvora API",
             "version": __version__,
-            "description": "Read your organization's data with a personal access token.",
+            "description": "Your organization's data, with a personal access token.",
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
