@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
         audit_views,
         channel_views,
         demo,
+        field_views,
         invitation_views,
         jobs_views,
         mail_views,
