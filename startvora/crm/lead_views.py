@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from startvora.core import customfields as cf
 from startvora.core import listview, live
 from startvora.core.forms import FORM_ERROR, FormErrors, form_data, parse
 from startvora.core.htmx import redirect_to, render
@@ -85,15 +86,21 @@ def _form(lead: Lead | None, values: dict[str, Any], errors: FormErrors, status:
         values=values,
         errors=errors,
         owners=members(),
+        fields=cf.fields_for(g.org.id, "lead"),
     )
 
 
 def _save(lead: Lead | None) -> Any:
     values = form_data(request.form, INPUTS)
+    fields = cf.fields_for(g.org.id, "lead")
+    for field in fields:
+        values[f"{cf.PREFIX}{field.key}"] = request.form.get(f"{cf.PREFIX}{field.key}", "")
     data, errors = parse(schemas.LeadIn, values)
+    custom, custom_errors = cf.parse_values(fields, values)
+    errors.update(custom_errors)
     if data is not None and not errors:
         try:
-            saved = leads.save_lead(g.org.id, current_user.id, data, g.org.currency, lead)
+            saved = leads.save_lead(g.org.id, current_user.id, data, g.org.currency, lead, custom)
         except (services.CrmError, ValueError) as exc:
             db.session.rollback()
             message = getattr(exc, "message", None) or _("Enter an amount like 1250.00.")
@@ -142,6 +149,7 @@ def leads_show(lead_id: int) -> Any:
         "crm/leads/show.html",
         obj=lead,
         statuses=STATUS_LABELS,
+        fields=cf.fields_for(g.org.id, "lead"),
         reuse=leads.describe(lead),
         errors=FormErrors(),
         timeline_kind="lead",

@@ -29,7 +29,12 @@ FIELDS = (
 
 
 def save_lead(
-    org_id: int, actor_id: int | None, data: LeadIn, base_currency: str, lead: Lead | None = None
+    org_id: int,
+    actor_id: int | None,
+    data: LeadIn,
+    base_currency: str,
+    lead: Lead | None = None,
+    custom: dict[str, Any] | None = None,
 ) -> Lead:
     """Create or update a lead; a converted lead is not edited any more."""
     check_owner(org_id, data.owner_id)
@@ -41,6 +46,8 @@ def save_lead(
         db.session.add(lead)
     for name in FIELDS:
         setattr(lead, name, getattr(data, name))
+    if custom is not None:
+        lead.custom = custom
     lead.currency = data.currency or lead.currency or base_currency
     lead.value_minor = money.to_minor(data.value or "0", lead.currency)
     lead.search_name = fold(f"{lead.display_name} {lead.email} {lead.company_name}")[:300]
@@ -142,6 +149,7 @@ def convert(
             source=lead.source,
             tags=list(lead.tags or []),
             notes=lead.notes,
+            custom=dict(lead.custom or {}),
             search_name=fold(f"{lead.first_name} {lead.last_name} {lead.email}"),
             email_key=lead.email.lower(),
         )
