@@ -237,3 +237,23 @@ def test_bulk_updates_are_scoped_too(db, people):
     with system_context("test"):
         roles = sorted(_db.session.execute(_db.select(Invitation.role)).scalars())
     assert roles == ["member", "viewer"]
+
+
+def test_list_totals_count_only_this_organizations_rows(client, people, login):
+    with org_context(people.org_b.id):
+        factories.make_contact(people.org_b)
+        factories.make_contact(people.org_b)
+        _db.session.commit()
+    with org_context(people.org_a.id):
+        mine = factories.make_contact(people.org_a)
+        trashed = factories.make_contact(people.org_a)
+        trashed.deleted_at = utcnow()
+        _db.session.commit()
+    login(people.alice)
+    page = client.get("/o/acme/crm/contacts").get_data(as_text=True)
+    assert "1 result" in page and mine.display_name in page
+    with org_context(people.org_a.id):
+        _, plain = tokens.create_token(people.alice, people.org_a.id, "count")
+        _db.session.commit()
+    body = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {plain}"}).get_json()
+    assert body["total"] == 1

@@ -15,10 +15,10 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from startvora.core.db import fold, folded
+from startvora.core.db import count_of, fold, folded
 from startvora.extensions import db
 
 MAX_SEARCH = 200
@@ -236,15 +236,9 @@ def run(spec: ListSpec, args: Mapping[str, str] | None = None) -> ListPage:
             next_cursor = cursor_of(result[-1]) if more else None
             prev_cursor = cursor_of(result[0]) if cursor is not None else None
 
-    total = db.session.execute(
-        select(func.count()).select_from(filtered(spec, state).subquery())
-    ).scalar_one()
+    total = count_of(filtered(spec, state))
     unfiltered_empty = total == 0 and (
-        not (state.q or state.filters)
-        or db.session.execute(
-            select(func.count()).select_from(spec.query().subquery())
-        ).scalar_one()
-        == 0
+        not (state.q or state.filters) or count_of(spec.query()) == 0
     )
     return ListPage(
         spec=spec,

@@ -96,13 +96,37 @@ def _is_tenant(mapper: Any) -> bool:
     return isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantMixin)
 
 
+def _tenant_tables() -> set[Any]:
+    tables = set()
+    todo = list(TenantMixin.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if hasattr(cls, "__table__"):
+            tables.add(cls.__table__)
+    return tables
+
+
+def _touches_tenant_table(statement: Any) -> bool:
+    """A tenant table anywhere in the statement, also where no entity is selected (a count)."""
+    from sqlalchemy.sql.util import find_tables
+
+    found = find_tables(statement, include_aliases=True, include_joins=True, include_selects=True)
+    tenant = _tenant_tables()
+    return any(t in tenant or getattr(t, "element", None) in tenant for t in found)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_queries(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
         return  # already scoped by the statement that loaded the parent
-    if not any(_is_tenant(m) for m in state.all_mappers) or _system.get() is not None:
+    if _system.get() is not None:
+        return
+    if not any(_is_tenant(m) for m in state.all_mappers) and not _touches_tenant_table(
+        state.statement
+    ):
         return
     org_id = current_org_id()
     if org_id is None:

@@ -13,14 +13,23 @@ from startvora.core import customfields as cf
 from startvora.core import notify, trash
 from startvora.core.db import utcnow
 from startvora.core.events import Event
-from startvora.core.registry import NavItem, add_nav
+from startvora.core.registry import DemoGenerator, NavItem, add_demo, add_nav
 
-# Each view module adds its routes to the one blueprint.
-VIEW_MODULES: tuple[str, ...] = ("views", "activity_views")
+# Each view module adds its routes to the one blueprint (api modules: to /api/v1).
+VIEW_MODULES: tuple[str, ...] = (
+    "views",
+    "lead_views",
+    "activity_views",
+    "import_views",
+    "deal_views",
+    "pipeline_views",
+    "deal_api",
+    "api",
+)
 
 
 def register(app: Flask) -> None:
-    from startvora.crm import activities, models
+    from startvora.crm import activities, models, search_index  # noqa: F401 (its DDL hooks)
     from startvora.crm.blueprints import bp
 
     for name in VIEW_MODULES:
@@ -29,6 +38,8 @@ def register(app: Flask) -> None:
     for key, label, endpoint, icon, order, match in (
         ("contacts", _l("Contacts"), "crm.contacts_index", "users", 100, "crm.contacts_"),
         ("companies", _l("Companies"), "crm.companies_index", "building-2", 110, "crm.companies_"),
+        ("deals", _l("Deals"), "crm.deals_board", "kanban", 115, "crm.deals_"),
+        ("leads", _l("Leads"), "crm.leads_index", "target", 120, "crm.leads_"),
         ("agenda", _l("My activities"), "crm.agenda", "list-todo", 140, "crm.agenda"),
     ):
         add_nav(app, NavItem(key, label, endpoint, icon, "crm:view", order=order, match=match))
@@ -39,6 +50,11 @@ def register(app: Flask) -> None:
         ("crm.deal", _l("Deals"), models.Deal),
     ):
         trash.register(app, trash.TrashKind(key, label, model, _title, "crm:delete"))
+    from startvora.crm import deal_notifications, demo
+
+    deal_notifications.register(app)
+
+    add_demo(app, DemoGenerator("crm", demo.run, order=20))
     app.jinja_env.globals.update(
         has_endpoint=lambda endpoint: endpoint in app.view_functions,
         custom_display=cf.display,

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import g, request
 from pydantic import BaseModel
-from sqlalchemy import func
 
 from startvora.core import customfields as cf
 from startvora.core.api import (
@@ -19,7 +18,7 @@ from startvora.core.api import (
     json_body,
     write_endpoint,
 )
-from startvora.core.db import fold
+from startvora.core.db import count_of, fold
 from startvora.core.forms import FORM_ERROR, parse
 from startvora.crm import activities, leads, schemas, services
 from startvora.crm.models import Activity, Company, Contact, Lead
@@ -136,9 +135,7 @@ def _page(model: Any, query: Any, sorts: dict[str, Any]) -> dict[str, Any]:
     order = (column.desc(), model.id.desc()) if sort.startswith("-") else (column, model.id)
     limit = int_arg("limit", 50, 1, MAX_LIMIT)
     offset = int_arg("offset", 0, 0, 10**9)
-    total = db.session.execute(
-        db.select(func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
+    total = count_of(query)
     items = list(db.session.execute(query.order_by(*order).limit(limit).offset(offset)).scalars())
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -415,7 +412,7 @@ def activities_list() -> Any:
         query = query.where(Activity.done_at.is_(None), Activity.due_at.is_not(None))
     limit = int_arg("limit", 50, 1, MAX_LIMIT)
     offset = int_arg("offset", 0, 0, 10**9)
-    total = db.session.execute(db.select(func.count()).select_from(query.subquery())).scalar_one()
+    total = count_of(query)
     items = list(
         db.session.execute(
             query.order_by(Activity.happened_at.desc(), Activity.id.desc())

@@ -568,7 +568,7 @@ def views_save() -> Any:
     from startvora.core.savedviews import SavedView, clean_query
 
     kind = request.form.get("list_name", "")
-    if kind not in KINDS:
+    if kind not in (*KINDS, "deals", "leads"):
         return redirect_to(url_for("crm.contacts_index"), _("Unknown list."), "error")
     name = " ".join(request.form.get("name", "").split())[:80]
     query = clean_query(request.form.get("query", ""))

@@ -31,9 +31,7 @@ def test_add_a_choice_field_and_use_it(client, people, login, csrf_token):
         assert (field.key, field.choices, field.required) == ("t_shirt_size", ["S", "M", "L"], True)
     form = client.get("/o/acme/crm/contacts/new").get_data(as_text=True)
     assert "T-shirt size" in form and 'name="cf_t_shirt_size"' in form
-    refused = client.post(
-        "/o/acme/crm/contacts/new", data={"csrf_token": token, "first_name": "A"}
-    )
+    refused = client.post("/o/acme/crm/contacts/new", data={"csrf_token": token, "first_name": "A"})
     assert refused.status_code == 422 and "T-shirt size is required" in refused.get_data(
         as_text=True
     )
