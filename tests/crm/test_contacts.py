@@ -57,6 +57,7 @@ def test_create_a_contact_with_a_company_and_custom_fields(client, people, login
     page = client.get(f"{BASE}/contacts/{contact.id}").get_data(as_text=True)
     assert "Ada Lovelace" in page and "Zoë Trading GmbH" in page and "12.5" in page
     assert "Created" in page  # the timeline shows the record's history
+    assert "Budget: 12.5" in client.get(f"{BASE}/contacts").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
