@@ -23,7 +23,7 @@ from startvora.crm.services import CrmError
 from startvora.extensions import db
 
 RANK_STEP = 1024  # gaps between ranks, so a drop between two cards writes one row
-BOARD_LIMIT = 50  # cards shown per column; the list view has the rest
+BOARD_LIMIT = 25  # cards shown per column; the list view has the rest
 TOPIC = "deals"
 
 
@@ -755,8 +755,13 @@ def board(
         first = (
             select(Deal.id.label("id"), row).where(*where, Deal.stage_id.in_(open_ids)).subquery()
         )
+        from sqlalchemy.orm import defaultload
+
+        from startvora.auth.models import User
+
         for deal in db.session.execute(
             select(Deal)
+            .options(defaultload(Deal.owner).lazyload(User.memberships))
             .where(Deal.id.in_(select(first.c.id).where(first.c.row <= limit)))
             .order_by(Deal.rank, Deal.id)
         ).scalars():

@@ -159,6 +159,16 @@ class Deal(TenantMixin, SoftDeleteMixin, TimestampMixin, db.Model):
     __tablename__ = "crm_deals"
     __table_args__ = (
         Index("ix_crm_deals_board", "org_id", "pipeline_id", "deleted_at", "stage_id", "rank"),
+        # Covers the board's per-stage counts and sums without reading the rows.
+        Index(
+            "ix_crm_deals_totals",
+            "org_id",
+            "pipeline_id",
+            "deleted_at",
+            "stage_id",
+            "currency",
+            "value_minor",
+        ),
         Index("ix_crm_deals_contact", "contact_id"),
         Index("ix_crm_deals_company", "company_id"),
     )
