@@ -8,22 +8,25 @@ the OpenAPI document the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask_babel import gettext as _
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from startvora.core import customfields as cf
 from startvora.core import money
-from startvora.core.api import ENDPOINTS, ApiError, Endpoint, _authenticate, bp, endpoint
+from startvora.core.api import (
+    ApiError,
+    Invalid,
+    endpoint,
+    int_arg,
+    json_body,
+    write_endpoint,
+)
 from startvora.core.db import count_of, fold
-from startvora.core.errors import render_error
 from startvora.core.forms import FORM_ERROR, parse
-from startvora.core.permissions import can
-from startvora.core.tenancy import org_context
 from startvora.crm import deals
 from startvora.crm.deal_schemas import (
     DealIn,
@@ -66,77 +69,21 @@ class DealDeleted(BaseModel):
     deleted: bool
 
 
-class Invalid(Exception):
-    """The body did not validate: field -> message, answered as a 422 problem."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("invalid")
-        self.errors = errors
-
-
-def _problem_422(errors: dict[str, str]) -> Any:
-    response = jsonify(
-        type="about:blank",
-        title="Unprocessable content",
-        status=422,
-        detail=errors.get(FORM_ERROR) or "; ".join(f"{k}: {v}" for k, v in errors.items()),
-        errors=errors,
-    )
-    response.status_code = 422
-    response.mimetype = "application/problem+json"
-    return response
-
-
 def _write(
-    method: str, path: str, *, summary: str, response: type[BaseModel], status: int = 200
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    response: type[BaseModel],
+    status: int = 200,
+    body: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a writing endpoint: token auth, crm:edit (crm:delete for DELETE), one commit."""
+    """A writing endpoint of the Deals section: crm:edit, or crm:delete for DELETE."""
     permission = "crm:delete" if method == "DELETE" else "crm:edit"
-    ENDPOINTS.append(Endpoint(method.lower(), path, summary, response, permission, TAG))
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            try:
-                _authenticate()
-                if not can(permission):
-                    raise ApiError(403, f"Your role does not allow {permission}.")
-                with org_context(g.org.id):
-                    result = view(*args, **kwargs)
-                    body = response.model_validate(result, from_attributes=True).model_dump(
-                        mode="json"
-                    )
-                    db.session.commit()
-            except ApiError as exc:
-                db.session.rollback()
-                return render_error(exc.status, exc.detail)
-            except Invalid as exc:
-                db.session.rollback()
-                return _problem_422(exc.errors)
-            answer = jsonify(body)
-            answer.status_code = status
-            return answer
-
-        bp.add_url_rule(path, view_func=wrapped, methods=[method])
-        return wrapped
-
-    return decorator
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "Send a JSON object (Content-Type: application/json).")
-    return body
-
-
-def _int_arg(name: str, default: int | None, low: int = 0, high: int = 2**63 - 1) -> int | None:
-    raw = request.args.get(name, "")
-    if raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ApiError(400, f"`{name}` must be a whole number from {low} to {high}.")
-    return int(raw)
+    return write_endpoint(
+        method, path, summary=summary, response=response, permission=permission, tag=TAG,
+        body=body, status=status,
+    )  # fmt: skip
 
 
 def _deal_or_404(deal_id: int) -> Deal:
@@ -213,7 +160,7 @@ def deals_list() -> Any:
         ("stage_id", Deal.stage_id),
         ("owner_id", Deal.owner_id),
     ):
-        value = _int_arg(name, None)
+        value = int_arg(name, None)
         if value is not None:
             stmt = stmt.where(column == value)
     status = request.args.get("status", "")
@@ -229,8 +176,8 @@ def deals_list() -> Any:
     if column is None:
         raise ApiError(400, f"`sort` must be one of {', '.join(SORTS)}, optionally with a -.")
     order = (column.desc(), Deal.id.desc()) if sort.startswith("-") else (column, Deal.id)
-    limit = _int_arg("limit", 50, 1, MAX_LIMIT) or 50
-    offset = _int_arg("offset", 0) or 0
+    limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
+    offset = int_arg("offset", 0) or 0
     total = count_of(stmt)
     rows = db.session.execute(stmt.order_by(*order).limit(limit).offset(offset)).scalars()
     items = [DealOut.of(d) for d in rows]
@@ -253,11 +200,16 @@ def deals_get(deal_id: int) -> Any:
 
 
 @_write(
-    "POST", "/deals", summary="Create a deal (body: a deal's fields)", response=DealOut, status=201
+    "POST",
+    "/deals",
+    summary="Create a deal (body: a deal's fields)",
+    response=DealOut,
+    status=201,
+    body=DealIn,
 )
 def deals_create() -> Any:
     """A new deal, first in its stage."""
-    return DealOut.of(_save(_json_body(), None))
+    return DealOut.of(_save(json_body(), None))
 
 
 @_write(
@@ -265,11 +217,12 @@ def deals_create() -> Any:
     "/deals/<int:deal_id>",
     summary="Change a deal (body: the fields to change)",
     response=DealOut,
+    body=DealIn,
 )
 def deals_update(deal_id: int) -> Any:
     """Change the fields sent; the others stay as they are."""
     deal = _deal_or_404(deal_id)
-    body = _json_body()
+    body = json_body()
     current = {
         "title": deal.title,
         "pipeline_id": deal.pipeline_id,
@@ -292,11 +245,12 @@ def deals_update(deal_id: int) -> Any:
     "/deals/<int:deal_id>/move",
     summary="Move a deal to a stage (body: stage_id, before_id, lost_reason)",
     response=DealOut,
+    body=MoveIn,
 )
 def deals_move(deal_id: int) -> Any:
     """Put a deal in a stage of its pipeline, before another deal or at the end."""
     deal = _deal_or_404(deal_id)
-    data, errors = parse(MoveIn, _json_body())
+    data, errors = parse(MoveIn, json_body())
     if data is None:
         raise Invalid(dict(errors))
     stage = db.session.get(Stage, data.stage_id)
