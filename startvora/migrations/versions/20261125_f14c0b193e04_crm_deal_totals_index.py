@@ -7,7 +7,6 @@ Create Date: 2026-11-25 05:41:35.975884
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "f14c0b193e04"
