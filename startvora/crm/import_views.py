@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from startvora.core import audit, listview
+from startvora.core import audit, listview, money
 from startvora.core import importer as imp
 from startvora.core.db import after_commit
 from startvora.core.files import clean_filename
@@ -25,13 +25,14 @@ from startvora.crm import importing, views
 from startvora.crm.blueprints import bp
 from startvora.extensions import db
 
-ENTITIES = "any(contacts, companies)"
+ENTITIES = "any(contacts, companies, leads)"
 EXTENSIONS = {"csv": "text/csv", "txt": "text/csv", "tsv": "text/csv", "xlsx": imp.XLSX_MIME}
 
 
 TARGETS: dict[str, type[importing.PartyTarget]] = {
     "contacts": importing.ContactTarget,
     "companies": importing.CompanyTarget,
+    "leads": importing.LeadTarget,
 }
 
 
@@ -209,6 +210,7 @@ def _export_columns(entity: str) -> list[tuple[Any, Any]]:
         "company": lambda r: r.company.name if r.company else "",
         "tags": lambda r: ", ".join(r.tags or []),
         "owner": lambda r: r.owner.email if r.owner else "",
+        "value": lambda r: str(money.from_minor(r.value_minor, r.currency)),
     }
     columns: list[tuple[Any, Any]] = [
         (f.label, special.get(f.name) or (lambda r, n=f.name: getattr(r, n)))
@@ -222,7 +224,13 @@ def _export_columns(entity: str) -> list[tuple[Any, Any]]:
 
 
 def _export(entity: str) -> Response:
-    spec = views.contact_list_spec() if entity == "contacts" else views.company_list_spec()
+    from startvora.crm.lead_views import lead_list_spec
+
+    spec = {
+        "contacts": views.contact_list_spec,
+        "companies": views.company_list_spec,
+        "leads": lead_list_spec,
+    }[entity]()
     state = listview.read_state(spec, request.args)
     sort = next(c.sort for c in spec.columns if c.key == state.sort)
     assert sort is not None
@@ -257,7 +265,13 @@ def transfer_menu(entity: str) -> str:
     current = urlsplit(request.headers.get("HX-Current-URL", ""))
     on_list = current.path == url_for(f"crm.{entity}_index")
     args = MultiDict(parse_qsl(current.query)) if on_list else MultiDict()
-    spec = views.contact_list_spec() if entity == "contacts" else views.company_list_spec()
+    from startvora.crm.lead_views import lead_list_spec
+
+    spec = {
+        "contacts": views.contact_list_spec,
+        "companies": views.company_list_spec,
+        "leads": lead_list_spec,
+    }[entity]()
     params = listview.read_state(spec, args).params()
     return render_template("crm/imports/_transfer_items.html", kind=entity, params=params)
 
@@ -274,3 +288,10 @@ def contacts_export() -> Response:
 def companies_export() -> Response:
     """The companies list as filtered, searched and sorted on screen, as CSV or XLSX."""
     return _export("companies")
+
+
+@bp.get("/leads/export")
+@require("crm:view")
+def leads_export() -> Response:
+    """The leads list as filtered, searched and sorted on screen, as CSV or XLSX."""
+    return _export("leads")

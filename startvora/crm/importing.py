@@ -18,17 +18,19 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
+from sqlalchemy import func
 
 from startvora.core import customfields as cf
-from startvora.core import events, live
+from startvora.core import events, live, money
 from startvora.core.audit import AuditEvent
 from startvora.core.db import fold, utcnow
 from startvora.core.forms import FORM_ERROR, parse
 from startvora.core.importer import Checked, Field, RowError, Target, register
-from startvora.crm import services
-from startvora.crm.models import Company, Contact
-from startvora.crm.schemas import CompanyIn, ContactIn, split_tags
+from startvora.crm import leads, services
+from startvora.crm.models import Company, Contact, Lead
+from startvora.crm.schemas import CompanyIn, ContactIn, LeadIn, split_tags
 from startvora.extensions import db
+from startvora.orgs.models import Organization
 
 PARTY = [
     Field("email", _l("Email"), aliases=("E-mail", "Email address", "E-mail address", "Mail")),
@@ -348,3 +350,77 @@ class CompanyTarget(PartyTarget):
             services.save_company(self.org_id, self.actor_id, data, custom, existing)
         except services.CrmError as exc:
             raise RowError(exc.message) from None
+
+
+LEAD_FIELDS = [
+    Field("title", _l("Title"), aliases=("Subject", "Interest", "Lead")),
+    Field("first_name", _l("First name"), aliases=("First", "Given name", "Forename")),
+    Field("last_name", _l("Last name"), aliases=("Last", "Surname", "Family name")),
+    Field("full_name", _l("Full name"), aliases=("Name", "Contact", "Contact name")),
+    Field("email", _l("Email"), aliases=("E-mail", "Email address", "E-mail address", "Mail")),
+    Field("phone", _l("Phone"), aliases=("Telephone", "Phone number", "Tel")),
+    Field(
+        "company_name",
+        _l("Company"),
+        aliases=("Company name", "Organization", "Organisation", "Account"),
+    ),
+    Field("value", _l("Expected value"), aliases=("Value", "Amount", "Budget")),
+    Field("currency", _l("Currency")),
+    Field("source", _l("Source"), aliases=("Lead source", "Channel")),
+    Field("tags", _l("Tags"), aliases=("Tag", "Labels")),
+    Field("notes", _l("Notes"), aliases=("Note", "Comments", "Description")),
+    Field("owner", _l("Owner"), aliases=("Owner email", "Assigned to")),
+]
+
+
+@register
+class LeadTarget(PartyTarget):
+    """Leads from a spreadsheet (a fair's visitor list, a bought list); duplicates by email."""
+
+    entity = "leads"
+    label = _l("Leads")
+    kind = "lead"
+    schema = LeadIn
+    base_fields = LEAD_FIELDS
+    saved_fields = ("title", "first_name", "last_name", "email", "phone", "company_name",
+                    "source", "notes", "tags", "owner_id", "currency")  # fmt: skip
+
+    def check_mapping(self, mapped: set[str]) -> list[str]:
+        problems = super().check_mapping(mapped)
+        if not mapped & {"title", "first_name", "last_name", "full_name", "email", "company_name"}:
+            problems.append(_("Map a column to a name, a company or Email: every lead needs one."))
+        return problems
+
+    def prepare(self, row: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        data, errors = super().prepare(row)
+        data.pop("country", None)
+        full = " ".join(data.pop("full_name", "").split())
+        if full and not (data.get("first_name") or data.get("last_name")):
+            first, _sep, last = full.rpartition(" ")
+            data["first_name"], data["last_name"] = (first, last) if first else (last, "")
+        return data, errors
+
+    def find_existing(self, valid: Valid) -> Lead | None:
+        email = valid.data.email  # type: ignore[attr-defined]
+        if not email:
+            return None
+        return db.session.execute(
+            db.select(Lead)
+            .where(func.lower(Lead.email) == email.lower(), Lead.status != "converted")
+            .order_by(Lead.id)
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def save(self, valid: Valid, custom: dict[str, Any] | None, existing: Any | None) -> None:
+        data, custom = self.merged(valid, custom, existing)
+        if existing is not None and "value" not in valid.filled:
+            kept = str(money.from_minor(existing.value_minor, existing.currency))
+            data = data.model_copy(update={"value": kept})
+        org = db.session.get(Organization, self.org_id)
+        try:
+            leads.save_lead(self.org_id, self.actor_id, data, org.currency, existing, custom)
+        except (services.CrmError, ValueError) as exc:
+            raise RowError(getattr(exc, "message", None) or str(exc)) from None
+
+    def finish(self) -> None:
+        live.publish(self.org_id, "leads")

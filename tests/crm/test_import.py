@@ -433,7 +433,7 @@ def test_login_required_and_post_only(client, people, login):
     assert client.get(f"{BASE}/contacts/export").status_code == 302
     login(people.alice)
     assert client.get(f"{BASE}/imports/1/start").status_code == 405
-    assert client.get(f"{BASE}/leads/import").status_code == 404
+    assert client.get(f"{BASE}/deals/import").status_code == 404  # deals are not imported
 
 
 # -- export --------------------------------------------------------------------------------------
@@ -540,3 +540,37 @@ def test_the_transfer_menu_follows_the_address(client, people, login, listed):
         f"{BASE}/contacts/transfer-menu", headers={"HX-Current-URL": "http://x/elsewhere?f_tag=vip"}
     ).get_data(as_text=True)
     assert "f_tag" not in html
+
+
+def test_leads_import_update_and_export(client, people, login, csrf_token):
+    from startvora.crm.models import Lead
+
+    org = people.org_a.id
+    with org_context(org):
+        factories.make_lead(people.org_a, email="mia@fair.test", value_minor=10000, currency="USD")
+        _db.session.commit()
+    login(people.alice)
+    token = csrf_token()
+    data = (
+        b"Name,Email,Company,Value,Source\n"
+        b"Mia Muster,MIA@fair.test,Muster GmbH,,Trade fair\n"
+        b"Lee Lead,lee@fair.test,Lead Ltd,2500.50,Trade fair\n"
+        b"Bad Value,bad@fair.test,Bad Co,a lot,Trade fair\n"
+    )
+    run_id = run_id_of(upload(client, token, data, name="fair.csv", entity="leads"))
+    start(client, token, run_id, org, on_duplicate="update")
+    run = run_of(org, run_id)
+    assert (run.created, run.updated, run.failed) == (1, 1, 1), run.message
+    with org_context(org):
+        _db.session.expire_all()
+        saved = {lead.email: lead for lead in _db.session.execute(_db.select(Lead)).scalars()}
+        assert saved["lee@fair.test"].value_minor == 250050
+        mia = saved["mia@fair.test"]
+        # The empty Value cell keeps the saved value; the filled cells change the lead.
+        assert (mia.value_minor, mia.company_name, mia.source) == (
+            10000,
+            "Muster GmbH",
+            "Trade fair",
+        )
+    exported = client.get("/o/acme/crm/leads/export?format=csv&q=lee").get_data(as_text=True)
+    assert "lee@fair.test" in exported and "2500.50" in exported and "mia@" not in exported
