@@ -96,15 +96,24 @@ def _is_tenant(mapper: Any) -> bool:
     return isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantMixin)
 
 
-def _tenant_tables() -> set[Any]:
-    tables = set()
-    todo = list(TenantMixin.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        if hasattr(cls, "__table__"):
-            tables.add(cls.__table__)
-    return tables
+_TENANT_TABLES: tuple[int, frozenset[Any]] = (-1, frozenset())
+
+
+def _tenant_tables() -> frozenset[Any]:
+    """The tables of tenant models, worked out again only when a model was added (this runs
+    for every query that selects no tenant entity)."""
+    global _TENANT_TABLES
+    known = len(db.Model.registry.mappers)
+    if _TENANT_TABLES[0] != known:
+        tables = set()
+        todo = list(TenantMixin.__subclasses__())
+        while todo:
+            cls = todo.pop()
+            todo.extend(cls.__subclasses__())
+            if hasattr(cls, "__table__"):
+                tables.add(cls.__table__)
+        _TENANT_TABLES = (known, frozenset(tables))
+    return _TENANT_TABLES[1]
 
 
 def _touches_tenant_table(statement: Any) -> bool:

@@ -392,7 +392,7 @@ def save_deal(
     old_stage = None if deal is None else deal.stage
     if deal is None:
         deal = Deal(org_id=org_id, pipeline_id=stage.pipeline_id, stage_id=stage.id, stage=stage)
-        deal.rank = _top_rank(stage, exclude=None)
+        deal.rank = top_rank(stage, exclude=None)
         if stage.kind != "open":
             deal.closed_at = utcnow()
         db.session.add(deal)
@@ -412,7 +412,7 @@ def save_deal(
     if old_stage is not None and old_stage.id != stage.id:
         deal.pipeline_id = stage.pipeline_id
         deal.stage_id, deal.stage = stage.id, stage
-        deal.rank = _top_rank(stage, exclude=deal)
+        deal.rank = top_rank(stage, exclude=deal)
     db.session.flush()
     if created:
         audit.record(
@@ -463,7 +463,8 @@ def _end_rank(stage: Stage, exclude: Deal | None) -> int:
     return 0 if last is None else last + RANK_STEP
 
 
-def _top_rank(stage: Stage, exclude: Deal | None) -> int:
+def top_rank(stage: Stage, exclude: Deal | None = None) -> int:
+    """A rank that puts a deal first in its stage."""
     first = db.session.execute(
         select(func.min(Deal.rank)).where(*_others(stage, exclude))
     ).scalar_one()
@@ -529,7 +530,7 @@ def move_deal(
     if before is not None:
         deal.rank = _rank_before(stage, deal, before)
     elif place == "top":
-        deal.rank = _top_rank(stage, exclude=deal)
+        deal.rank = top_rank(stage, exclude=deal)
     else:
         deal.rank = _end_rank(stage, exclude=deal)
     deal.stage_id, deal.stage = stage.id, stage
@@ -779,19 +780,3 @@ def board(
         )
         (columns if stage.kind == "open" else closed).append(column)
     return Board(pipeline=pipeline, columns=columns, closed=closed, currency=base_currency)
-
-
-def member_choices(org_id: int) -> list[tuple[int, str]]:
-    """(user id, name) of the organization's members, for owner choices."""
-    from startvora.auth.models import User
-    from startvora.orgs.models import Membership
-
-    return [
-        (user_id, name)
-        for user_id, name in db.session.execute(
-            select(User.id, User.name)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.org_id == org_id)
-            .order_by(func.lower(User.name), User.id)
-        )
-    ]

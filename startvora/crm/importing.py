@@ -65,6 +65,14 @@ COMPANY_FIELDS = [
 ]
 
 
+def _split_full_name(data: dict[str, Any]) -> None:
+    """A "Full name" column, when no first or last name is given: the last word is the surname."""
+    full = " ".join(data.pop("full_name", "").split())
+    if full and not (data.get("first_name") or data.get("last_name")):
+        first, _sep, last = full.rpartition(" ")
+        data["first_name"], data["last_name"] = (first, last) if first else (last, "")
+
+
 @dataclasses.dataclass
 class Valid:
     """A checked row: the schema object, its company's name, and the fields the file filled."""
@@ -198,10 +206,7 @@ class ContactTarget(PartyTarget):
     def prepare(self, row: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         data, errors = super().prepare(row)
         data.pop("company", None)
-        full = " ".join(data.pop("full_name", "").split())
-        if full and not (data.get("first_name") or data.get("last_name")):
-            first, _sep, last = full.rpartition(" ")
-            data["first_name"], data["last_name"] = (first, last) if first else (last, "")
+        _split_full_name(data)
         return data, errors
 
     def find_existing(self, valid: Valid) -> Contact | None:
@@ -239,7 +244,7 @@ class ContactTarget(PartyTarget):
             data = row.valid.data.model_dump(include=set(services.CONTACT_FIELDS))
             data["company_id"] = companies.get(row.valid.company_name)
             keys = SimpleNamespace(**data)
-            services._keys(keys)  # type: ignore[arg-type]  # search and duplicate keys, as saved
+            services.keys(keys)  # type: ignore[arg-type]  # search and duplicate keys, as saved
             data.update(
                 org_id=self.org_id,
                 custom=row.custom or {},
@@ -394,10 +399,7 @@ class LeadTarget(PartyTarget):
     def prepare(self, row: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         data, errors = super().prepare(row)
         data.pop("country", None)
-        full = " ".join(data.pop("full_name", "").split())
-        if full and not (data.get("first_name") or data.get("last_name")):
-            first, _sep, last = full.rpartition(" ")
-            data["first_name"], data["last_name"] = (first, last) if first else (last, "")
+        _split_full_name(data)
         return data, errors
 
     def find_existing(self, valid: Valid) -> Lead | None:

@@ -101,10 +101,9 @@ def _save(lead: Lead | None) -> Any:
     if data is not None and not errors:
         try:
             saved = leads.save_lead(g.org.id, current_user.id, data, g.org.currency, lead, custom)
-        except (services.CrmError, ValueError) as exc:
+        except services.CrmError as exc:  # the amount itself was checked by LeadIn
             db.session.rollback()
-            message = getattr(exc, "message", None) or _("Enter an amount like 1250.00.")
-            errors = FormErrors({getattr(exc, "field", "") or FORM_ERROR: str(message)})
+            errors = FormErrors({exc.field or FORM_ERROR: str(exc.message)})
         else:
             live.publish(g.org.id, "leads")
             db.session.commit()

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 
 from startvora.core import audit, events, money
 from startvora.core.db import fold, utcnow
+from startvora.crm import deals
 from startvora.crm.models import Activity, Company, Contact, Deal, Lead, Stage
 from startvora.crm.schemas import LeadIn
-from startvora.crm.services import CrmError, check_owner
+from startvora.crm.services import CrmError, check_owner, keys
 from startvora.extensions import db
 
 FIELDS = (
@@ -104,8 +105,6 @@ def _find_contact(email: str) -> Contact | None:
 
 
 def _first_open_stage(org_id: int) -> Stage:
-    from startvora.crm import deals
-
     pipeline = deals.ensure_default_pipeline(org_id)
     return next(s for s in pipeline.stages if s.kind == "open")
 
@@ -127,10 +126,11 @@ def convert(
         company = Company(
             org_id=org_id,
             name=lead.company_name.strip(),
+            email="",
             owner_id=lead.owner_id,
             source=lead.source,
-            search_name=fold(lead.company_name),
         )
+        keys(company)  # search and duplicate keys, as the company form sets them
         db.session.add(company)
         db.session.flush()
         audit.record(
@@ -150,9 +150,8 @@ def convert(
             tags=list(lead.tags or []),
             notes=lead.notes,
             custom=dict(lead.custom or {}),
-            search_name=fold(f"{lead.first_name} {lead.last_name} {lead.email}"),
-            email_key=lead.email.lower(),
         )
+        keys(contact)
         db.session.add(contact)
         db.session.flush()
         audit.record(
@@ -167,9 +166,6 @@ def convert(
     deal = None
     if make_deal:
         stage = _first_open_stage(org_id)
-        top = db.session.execute(
-            db.select(db.func.min(Deal.rank)).where(Deal.stage_id == stage.id)
-        ).scalar()
         deal = Deal(
             org_id=org_id,
             title=(deal_title.strip() or lead.display_name)[:200],
@@ -180,7 +176,7 @@ def convert(
             owner_id=lead.owner_id,
             contact_id=contact.id if contact else None,
             company_id=company.id if company else None,
-            rank=(top or 0) - 1,  # new deals come first in their stage
+            rank=deals.top_rank(stage),  # new deals come first in their stage
             tags=list(lead.tags or []),
         )
         deal.search_name = fold(deal.title)

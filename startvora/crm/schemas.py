@@ -62,7 +62,8 @@ def check_website(value: str) -> str:
 
 def check_country(value: str) -> str:
     value = value.upper()
-    if value and value not in Locale("en").territories:
+    # Two letters: the territories list also holds regions such as 001 (the world).
+    if value and not (len(value) == 2 and value.isalpha() and value in Locale("en").territories):
         raise ValueError(_("Choose a country from the list."))
     return value
 

@@ -52,12 +52,27 @@ def _member_ids(org_id: int) -> set[int]:
     )
 
 
+def members_of(org_id: int) -> list[tuple[int, str]]:
+    """(user id, name) of the organization's members by name, for owner choices."""
+    from startvora.auth.models import User
+    from startvora.orgs.models import Membership
+
+    rows = db.session.execute(
+        db.select(User.id, User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id)
+        .order_by(db.func.lower(User.name), User.id)
+    )
+    return [(user_id, name) for user_id, name in rows]
+
+
 def check_owner(org_id: int, owner_id: int | None) -> None:
     if owner_id is not None and owner_id not in _member_ids(org_id):
         raise CrmError(_("Choose an owner from the members of this organization."), "owner_id")
 
 
-def _keys(obj: Company | Contact) -> None:
+def keys(obj: Company | Contact) -> None:
+    """Keep a record's search and duplicate keys (folded name and email; lower-case email)."""
     # Name first (it is also the sort key), then the email, so both are found by search.
     name = obj.name if isinstance(obj, Company) else f"{obj.first_name} {obj.last_name}"
     obj.search_name = fold(f"{name} {obj.email}")[:300]
@@ -98,7 +113,7 @@ def save_company(
         company = Company(org_id=org_id, name=data.name)
         db.session.add(company)
     changed = _apply(company, data, COMPANY_FIELDS) + _custom(company, custom, partial=False)
-    _keys(company)
+    keys(company)
     db.session.flush()
     _history(org_id, actor_id, company, created, changed)
     return company
@@ -120,7 +135,7 @@ def save_contact(
         contact = Contact(org_id=org_id)
         db.session.add(contact)
     changed = _apply(contact, data, CONTACT_FIELDS) + _custom(contact, custom, partial=False)
-    _keys(contact)
+    keys(contact)
     db.session.flush()
     _history(org_id, actor_id, contact, created, changed)
     return contact
@@ -248,7 +263,7 @@ def merge(org_id: int, actor_id: int | None, keep: Any, other: Any) -> Any:
         elif not getattr(keep, name) and getattr(other, name):
             setattr(keep, name, getattr(other, name))
     keep.custom = {**(other.custom or {}), **(keep.custom or {})}
-    _keys(keep)
+    keys(keep)
     trashcan.trash(other, actor_id)
     db.session.flush()
     db.session.expire_all()

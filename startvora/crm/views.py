@@ -33,16 +33,7 @@ _TAG_CACHE: dict[tuple[str, int], tuple[float, list[str]]] = {}
 
 
 def members() -> list[tuple[int, str]]:
-    from startvora.auth.models import User
-    from startvora.orgs.models import Membership
-
-    rows = db.session.execute(
-        db.select(User.id, User.name)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == g.org.id)
-        .order_by(func.lower(User.name))
-    )
-    return [(user_id, name) for user_id, name in rows]
+    return services.members_of(g.org.id)
 
 
 MAX_OWNER_CHOICES = 60
@@ -319,9 +310,10 @@ def _form_page(
 
 
 def _countries() -> list[tuple[str, str]]:
+    from babel import Locale
     from flask_babel import get_locale
 
-    territories = (get_locale() or __import__("babel").Locale("en")).territories
+    territories = (get_locale() or Locale("en")).territories
     return sorted(
         ((code, name) for code, name in territories.items() if len(code) == 2 and code.isalpha()),
         key=lambda item: fold(item[1]),

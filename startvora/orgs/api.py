@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import g
 
 from startvora.auth.models import User
-from startvora.core.api import ApiError, endpoint
+from startvora.core.api import endpoint, int_arg
 from startvora.extensions import db
 from startvora.orgs.models import Membership
 from startvora.orgs.schemas import MemberPage, OrgOut
@@ -27,15 +27,6 @@ def org() -> Any:
     return g.org
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
-    if raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ApiError(400, f"`{name}` must be a whole number from {low} to {high}.")
-    return int(raw)
-
-
 @endpoint(
     "/members",
     summary="Members of the organization, by id",
@@ -49,8 +40,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 )
 def members() -> Any:
     """One page of members, oldest membership first."""
-    limit = _int_arg("limit", 50, 1, MAX_LIMIT)
-    after = _int_arg("after", 0, 0, 2**63 - 1)
+    limit = int_arg("limit", 50, 1, MAX_LIMIT)
+    after = int_arg("after", 0, 0, 2**63 - 1)
     rows = db.session.execute(
         db.select(Membership, User)
         .join(User, Membership.user_id == User.id)

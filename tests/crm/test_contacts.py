@@ -68,6 +68,7 @@ def test_create_a_contact_with_a_company_and_custom_fields(client, people, login
         ("cf_budget", "lots", "must be a number"),
         ("company_name", "Nobody Inc", "No company is called"),
         ("country", "XX", "country"),
+        ("country", "001", "country"),  # a region, not a country
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import logging
 import unicodedata
@@ -38,7 +39,7 @@ class Field:
     aliases: tuple[str, ...] = ()
 
 
-class Target:
+class Target(abc.ABC):
     """One kind of record that can be imported: a module subclasses it and registers it.
 
     An instance serves one import (of one organization, by one person), so it may cache lookups.
@@ -52,6 +53,7 @@ class Target:
         self.org_id = org_id
         self.actor_id = actor_id
 
+    @abc.abstractmethod
     def fields(self) -> list[Field]:
         raise NotImplementedError
 
@@ -63,6 +65,7 @@ class Target:
             if f.required and f.name not in mapped
         ]
 
+    @abc.abstractmethod
     def validate(self, row: dict[str, str]) -> tuple[Any, dict[str, Any] | None, dict[str, str]]:
         """The row (field -> text) checked: (object to save, custom values, errors by field).
 
@@ -82,6 +85,7 @@ class Target:
         """find_existing for many rows at once; a target overrides it with one query."""
         return [self.find_existing(v) for v in valids]
 
+    @abc.abstractmethod
     def save(self, valid: Any, custom: dict[str, Any] | None, existing: Any | None) -> None:
         """Create the record, or update `existing`; RowError when a rule refuses it. Flush only."""
         raise NotImplementedError
@@ -91,9 +95,9 @@ class Target:
 
     def save_many(self, rows: list[Checked]) -> None:
         """Create the records of many checked rows at once: all of them, or raise."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} sets saves_many without save_many")
 
-    def finish(self) -> None:
+    def finish(self) -> None:  # noqa: B027 (an optional hook: doing nothing is the default)
         """Called once the last row is saved, before the final commit (tell open pages)."""
 
 

@@ -17,7 +17,7 @@ from startvora.core.forms import FORM_ERROR, FormErrors, form_data, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.core.permissions import require
 from startvora.core.tenancy import get_scoped_or_404
-from startvora.crm import deals
+from startvora.crm import deals, services
 from startvora.crm.blueprints import bp
 from startvora.crm.deal_schemas import DealIn
 from startvora.crm.deal_views.common import (
@@ -145,7 +145,7 @@ def _form_page(
         errors=errors,
         pipelines=deals.pipelines(g.org.id),
         fields=cf.fields_for(g.org.id, "deal"),
-        owners=deals.member_choices(g.org.id),
+        owners=services.members_of(g.org.id),
         currencies=[c for c in currencies if c],
     )
 

@@ -16,7 +16,7 @@ from startvora.core import audit, listview, money
 from startvora.core.htmx import redirect_to, render
 from startvora.core.permissions import require
 from startvora.core.savedviews import views_for
-from startvora.crm import deals
+from startvora.crm import deals, services
 from startvora.crm.blueprints import bp
 from startvora.crm.deal_views.common import STATUS_LABELS
 from startvora.crm.models import Company, Contact, Deal, Stage
@@ -38,7 +38,7 @@ def deal_list_spec() -> listview.ListSpec:
         for p in all_pipelines
         for s in p.stages
     ]
-    owners = [("me", _("Me"))] + [(str(i), n) for i, n in deals.member_choices(g.org.id)]
+    owners = [("me", _("Me"))] + [(str(i), n) for i, n in services.members_of(g.org.id)]
 
     def by_stage(stmt: Any, value: str) -> Any:
         return stmt.where(Deal.stage_id == int(value))
@@ -122,7 +122,7 @@ def deals_index() -> Any:
         "crm/deals/index.html",
         block="listing",
         page=page,
-        owners=deals.member_choices(g.org.id),
+        owners=services.members_of(g.org.id),
         saved_views=views_for(g.org.id, current_user.id, "deals"),
         kind="deals",
         status_labels=STATUS_LABELS,
