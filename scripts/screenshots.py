@@ -84,6 +84,8 @@ def main() -> None:
             "lead": f"/o/{slug}/crm/leads/2",
             "agenda": f"/o/{slug}/crm/agenda",
             "trash": f"/o/{slug}/trash",
+            "custom-fields": f"/o/{slug}/settings/fields",
+            "deals": f"/o/{slug}/crm/deals",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",
