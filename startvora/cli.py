@@ -56,12 +56,16 @@ def init() -> None:
     """Create the database, or upgrade it to this version's schema."""
     from flask_migrate import upgrade
 
+    from startvora.core.db import refresh_statistics
+    from startvora.supervisor import schema_state
+
     app = _app()
     with app.app_context():
+        before = schema_state(app.extensions["startvora.settings"]).current
         upgrade(directory=app.extensions["migrate"].directory)
-        from startvora.supervisor import schema_state
-
         state = schema_state(app.extensions["startvora.settings"])
+        if before is not None and state.current != before:
+            refresh_statistics()  # new indexes have none, and the planner would pass them by
     click.echo(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI']} (schema {state.current})")
 
 

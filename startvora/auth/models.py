@@ -15,6 +15,12 @@ from startvora.core.tenancy import TenantMixin
 from startvora.extensions import db
 
 
+def initials_of(name: str, email: str) -> str:
+    """Up to two letters for an avatar: of the first two words of the name, else of the email."""
+    parts = name.split()
+    return "".join(p[0] for p in parts[:2]).upper() or email[:1].upper()
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "auth_users"
 
@@ -56,8 +62,7 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def initials(self) -> str:
-        parts = [p for p in self.name.split() if p]
-        return "".join(p[0] for p in parts[:2]).upper() or self.email[:1].upper()
+        return initials_of(self.name, self.email)
 
 
 class RecoveryCode(db.Model):

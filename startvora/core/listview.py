@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from startvora.core.db import count_of, fold, folded
+from startvora.core.db import any_of, count_of, fold, folded
 from startvora.extensions import db
 
 MAX_SEARCH = 200
@@ -52,8 +52,9 @@ class ListSpec:
     search: Sequence[ColumnElement[Any]] = ()
     # Columns that already hold folded text (core.db.fold): matched as they are, faster.
     search_folded: Sequence[ColumnElement[Any]] = ()
-    # Or a function that narrows the query to one (folded) search word, e.g. through an index.
-    search_fn: Callable[[Select[Any], str], Select[Any]] | None = None
+    # Or a function that narrows the query to rows matching all the (folded) search words,
+    # e.g. through an index.
+    search_fn: Callable[[Select[Any], list[str]], Select[Any]] | None = None
     filters: Sequence[Filter] = ()
     default_sort: str = ""
     default_desc: bool = False
@@ -175,10 +176,9 @@ def filtered(spec: ListSpec, state: ListState) -> Select[Any]:
     by_key = {f.key: f for f in spec.filters}
     for key, value in state.filters.items():
         stmt = by_key[key].apply(stmt, value)
+    if spec.search_fn is not None and state.q.split():
+        return spec.search_fn(stmt, [fold(word) for word in state.q.split()])
     for word in state.q.split():
-        if spec.search_fn is not None:
-            stmt = spec.search_fn(stmt, fold(word))
-            continue
         pattern = f"%{_escape_like(word.casefold())}%"
         plain = f"%{_escape_like(fold(word))}%"
         stmt = stmt.where(
@@ -217,12 +217,20 @@ def run(spec: ListSpec, args: Mapping[str, str] | None = None) -> ListPage:
         else:
             stmt = stmt.where(or_(sort_col < value, and_(sort_col == value, spec.id < row_id)))
     order = (sort_col.asc(), spec.id.asc()) if ascending else (sort_col.desc(), spec.id.desc())
-    page_stmt = stmt.add_columns(sort_col.label("_sort"), spec.id.label("_id"))
-    result = db.session.execute(page_stmt.order_by(*order).limit(spec.per_page + 1)).all()
+    # The page's keys first, from a narrow query: sorting many matches then moves two values
+    # per row, not whole rows with their joined owners and companies. Then the page's rows.
+    keys_stmt = stmt.with_only_columns(
+        sort_col.label("_sort"), spec.id.label("_id"), maintain_column_froms=True
+    )
+    result = db.session.execute(keys_stmt.order_by(*order).limit(spec.per_page + 1)).all()
     more = len(result) > spec.per_page
     result = result[: spec.per_page]
     if backwards:
         result.reverse()
+    by_id = {}
+    if result:
+        loaded = db.session.execute(spec.query().where(spec.id.in_([r._id for r in result])))
+        by_id = {getattr(row[0], spec.id.key): row[0] for row in loaded.unique()}
 
     def cursor_of(row: Any) -> str:
         return _encode(signer, row._sort, row._id)
@@ -237,13 +245,11 @@ def run(spec: ListSpec, args: Mapping[str, str] | None = None) -> ListPage:
             prev_cursor = cursor_of(result[0]) if cursor is not None else None
 
     total = count_of(filtered(spec, state))
-    unfiltered_empty = total == 0 and (
-        not (state.q or state.filters) or count_of(spec.query()) == 0
-    )
+    unfiltered_empty = total == 0 and (not (state.q or state.filters) or not any_of(spec.query()))
     return ListPage(
         spec=spec,
         state=state,
-        rows=[row[0] for row in result],
+        rows=[by_id[row._id] for row in result if row._id in by_id],
         total=total,
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,

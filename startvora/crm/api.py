@@ -109,14 +109,12 @@ class ActivityBody(BaseModel):
 def _page(model: Any, query: Any, sorts: dict[str, Any]) -> dict[str, Any]:
     """Filter by the common parameters, sort, count, and cut one page."""
     q = request.args.get("q", "")[:200]
-    for word in q.split():
-        query = (
-            searcher(model)(query, fold(word))
-            if hasattr(model, "email_key")
-            else query.where(
-                model.search_name.like(f"%{fold(word).replace('%', '').replace('_', '')}%")
-            )
-        )
+    if hasattr(model, "email_key"):
+        query = searcher(model)(query, [fold(word) for word in q.split()])
+    else:
+        for word in q.split():
+            word = fold(word).replace("%", "").replace("_", "")
+            query = query.where(model.search_name.like(f"%{word}%"))
     owner_id = int_arg("owner_id", None)
     if owner_id is not None:
         query = query.where(model.owner_id == owner_id)

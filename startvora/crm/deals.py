@@ -14,11 +14,12 @@ from flask_babel import ngettext
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import lazyload, load_only
 
+from startvora.auth.models import User, initials_of
 from startvora.core import audit, events, live, money
 from startvora.core.db import fold, utcnow
 from startvora.crm import services
 from startvora.crm.deal_schemas import DealIn, PipelineIn, StageIn
-from startvora.crm.models import Company, Contact, Deal, Pipeline, Stage
+from startvora.crm.models import Company, Contact, Deal, Pipeline, Stage, person_name
 from startvora.crm.services import CrmError
 from startvora.extensions import db
 
@@ -669,12 +670,28 @@ def assign_deals(org_id: int, deals: list[Deal], owner_id: int | None) -> int:
 # -- the board -----------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Card:
+    """What a deal's card shows: read as plain values (a board has a few hundred of them)."""
+
+    id: int
+    title: str
+    stage_id: int
+    value_minor: int
+    currency: str
+    expected_close: Any
+    company_name: str | None
+    contact_name: str | None
+    owner_name: str | None
+    owner_initials: str | None
+
+
 @dataclasses.dataclass
 class Column:
     """One stage on the board: its first cards and what the whole stage adds up to."""
 
     stage: Stage
-    deals: list[Deal]
+    deals: list[Card]
     count: int
     totals: dict[str, int]  # currency -> minor units; the base currency first
     weighted: dict[str, int]  # totals x the stage's probability, rounded half up
@@ -720,6 +737,19 @@ def weighted(total_minor: int, probability: int, currency: str) -> int:
     return money.to_minor(money.from_minor(total_minor, currency) * probability / 100, currency)
 
 
+def _card(*values: Any) -> Card:
+    *deal, company, first_name, last_name, contact_email, owner_name, owner_email = values
+    has_contact = contact_email is not None  # NOT NULL on a contact: None when there is none
+    has_owner = owner_email is not None
+    return Card(
+        *deal,
+        company_name=company,
+        contact_name=person_name(first_name, last_name, contact_email) if has_contact else None,
+        owner_name=owner_name if has_owner else None,
+        owner_initials=initials_of(owner_name, owner_email) if has_owner else None,
+    )
+
+
 def board(
     org_id: int,
     pipeline: Pipeline,
@@ -746,7 +776,7 @@ def board(
     ):
         sums.setdefault(stage_id, {})[currency] = (count, int(total or 0))
     open_ids = [s.id for s in stages if s.kind == "open"]
-    cards: dict[int, list[Deal]] = {i: [] for i in open_ids}
+    cards: dict[int, list[Card]] = {i: [] for i in open_ids}
     if open_ids and limit:
         row = (
             func.row_number()
@@ -756,17 +786,28 @@ def board(
         first = (
             select(Deal.id.label("id"), row).where(*where, Deal.stage_id.in_(open_ids)).subquery()
         )
-        from sqlalchemy.orm import defaultload
-
-        from startvora.auth.models import User
-
-        for deal in db.session.execute(
-            select(Deal)
-            .options(defaultload(Deal.owner).lazyload(User.memberships))
+        for card in db.session.execute(
+            select(
+                Deal.id,
+                Deal.title,
+                Deal.stage_id,
+                Deal.value_minor,
+                Deal.currency,
+                Deal.expected_close,
+                Company.name,
+                Contact.first_name,
+                Contact.last_name,
+                Contact.email,
+                User.name,
+                User.email,
+            )
+            .outerjoin(Company, Deal.company_id == Company.id)
+            .outerjoin(Contact, Deal.contact_id == Contact.id)
+            .outerjoin(User, Deal.owner_id == User.id)
             .where(Deal.id.in_(select(first.c.id).where(first.c.row <= limit)))
             .order_by(Deal.rank, Deal.id)
-        ).scalars():
-            cards[deal.stage_id].append(deal)
+        ):
+            cards[card.stage_id].append(_card(*card))
     columns, closed = [], []
     for stage in stages:
         per = sums.get(stage.id, {})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable
-from types import SimpleNamespace
 from typing import Any
 
 from babel import Locale
@@ -23,11 +22,11 @@ from sqlalchemy import func
 from startvora.core import customfields as cf
 from startvora.core import events, live, money
 from startvora.core.audit import AuditEvent
-from startvora.core.db import fold, utcnow
+from startvora.core.db import fold, insert_rows, next_id, utcnow
 from startvora.core.forms import FORM_ERROR, parse
 from startvora.core.importer import Checked, Field, RowError, Target, register
 from startvora.crm import leads, services
-from startvora.crm.models import Company, Contact, Lead
+from startvora.crm.models import Company, Contact, Lead, person_name
 from startvora.crm.schemas import CompanyIn, ContactIn, LeadIn, split_tags
 from startvora.extensions import db
 from startvora.orgs.models import Organization
@@ -235,47 +234,46 @@ class ContactTarget(PartyTarget):
     saves_many = True
 
     def save_many(self, rows: list[Checked]) -> None:
-        """Add the contacts of many rows with one statement: the rules of save_contact, kept
-        for a batch (owners are members and companies this organization's, by the lookups)."""
+        """Add the contacts of many rows in a few statements: the rules of save_contact, kept
+        for a batch (owners are members and companies this organization's, by the lookups).
+        The contacts get their ids here, so each audit entry names its own contact."""
         companies = self.company_ids({r.valid.company_name for r in rows})
         now = utcnow()
-        values = []
-        for row in rows:
-            data = row.valid.data.model_dump(include=set(services.CONTACT_FIELDS))
-            data["company_id"] = companies.get(row.valid.company_name)
-            keys = SimpleNamespace(**data)
-            services.keys(keys)  # type: ignore[arg-type]  # search and duplicate keys, as saved
-            data.update(
+        first_id = next_id(Contact.__table__)
+        fields = services.CONTACT_FIELDS
+        contacts, audit_rows = [], []
+        for contact_id, row in enumerate(rows, start=first_id):
+            data = row.valid.data
+            values = {name: getattr(data, name) for name in fields}
+            first, last, email = values["first_name"], values["last_name"], values["email"]
+            search_name, email_key = services.search_keys(f"{first} {last}", email)
+            values.update(
+                id=contact_id,
                 org_id=self.org_id,
+                company_id=companies.get(row.valid.company_name),
                 custom=row.custom or {},
-                search_name=keys.search_name,  # type: ignore[attr-defined]
-                email_key=keys.email_key,  # type: ignore[attr-defined]
+                search_name=search_name,
+                email_key=email_key,
                 created_at=now,
                 updated_at=now,
+                deleted_at=None,
             )
-            values.append(data)
-        # RETURNING in any order (SQLite orders it only one row at a time): each row names itself.
-        saved = db.session.execute(
-            db.insert(Contact).returning(
-                Contact.id, Contact.first_name, Contact.last_name, Contact.email
-            ),
-            values,
-        ).all()
-        audit_rows = [
-            {
-                "org_id": self.org_id,
-                "actor_id": self.actor_id,
-                "action": "crm.contact_created",
-                "target_type": "Contact",
-                "target_id": contact_id,
-                "summary": (" ".join(p for p in (first, last) if p) or email)[:500],
-                "data": {"imported": True},
-                "created_at": now,
-            }
-            for contact_id, first, last, email in saved
-        ]
-        db.session.execute(db.insert(AuditEvent), audit_rows)
-        ids = sorted(row[0] for row in saved)
+            contacts.append(values)
+            audit_rows.append(
+                {
+                    "org_id": self.org_id,
+                    "actor_id": self.actor_id,
+                    "action": "crm.contact_created",
+                    "target_type": "Contact",
+                    "target_id": contact_id,
+                    "summary": person_name(first, last, email)[:500],
+                    "data": {"imported": True},
+                    "created_at": now,
+                }
+            )
+        insert_rows(Contact.__table__, contacts)
+        insert_rows(AuditEvent.__table__, audit_rows)
+        ids = list(range(first_id, first_id + len(rows)))
         events.emit("crm.contacts_imported", org_id=self.org_id, ids=ids)
 
     def company_ids(self, names: set[str]) -> dict[str, int | None]:

@@ -41,7 +41,9 @@ class Company(_Party, db.Model):
     __tablename__ = "crm_companies"
     __table_args__ = (
         Index("ix_crm_companies_list", "org_id", "deleted_at", "search_name", "id"),
-        Index("ix_crm_companies_email", "org_id", "email_key"),
+        Index("ix_crm_companies_email", "org_id", "email_key", "deleted_at"),
+        # Covers what a search checks and sorts on for each id the search index gives.
+        Index("ix_crm_companies_search", "id", "org_id", "deleted_at", "search_name"),
         Index("ix_crm_companies_recent", "org_id", "deleted_at", "created_at", "id"),
     )
 
@@ -56,11 +58,18 @@ class Company(_Party, db.Model):
         return self.name
 
 
+def person_name(first_name: str | None, last_name: str | None, email: str | None) -> str:
+    """How a contact is named: first and last name, else the email."""
+    return " ".join(p for p in (first_name, last_name) if p) or email or ""
+
+
 class Contact(_Party, db.Model):
     __tablename__ = "crm_contacts"
     __table_args__ = (
         Index("ix_crm_contacts_list", "org_id", "deleted_at", "search_name", "id"),
-        Index("ix_crm_contacts_email", "org_id", "email_key"),
+        Index("ix_crm_contacts_email", "org_id", "email_key", "deleted_at"),
+        # Covers what a search checks and sorts on for each id the search index gives.
+        Index("ix_crm_contacts_search", "id", "org_id", "deleted_at", "search_name"),
         Index("ix_crm_contacts_company", "company_id"),
         Index("ix_crm_contacts_owner", "org_id", "owner_id"),
         Index("ix_crm_contacts_recent", "org_id", "deleted_at", "created_at", "id"),
@@ -80,7 +89,7 @@ class Contact(_Party, db.Model):
 
     @property
     def display_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.email
+        return person_name(self.first_name, self.last_name, self.email)
 
 
 class Lead(TenantMixin, SoftDeleteMixin, TimestampMixin, db.Model):

@@ -50,22 +50,28 @@ def is_index_table(name: str) -> bool:
 
 
 def searcher(model: Any) -> Any:
-    """A list search function: rows whose folded name contains the word."""
+    """A list search function: rows whose folded name contains every one of the words."""
     fts = f"{model.__tablename__}_fts"
 
-    def search(stmt: Any, word: str) -> Any:
-        word = word.replace("%", "").replace("_", "").replace("\\", "")
-        if not word:
-            return stmt
-        pattern = f"%{word}%"
-        if len(word) < 3:
-            return stmt.where(model.search_name.like(pattern))
-        ids = (
-            text(f"SELECT rowid FROM {fts} WHERE search_name LIKE :pattern")
-            .bindparams(pattern=pattern)
-            .columns(column("rowid", Integer))
-            .subquery()
-        )
-        return stmt.where(model.id.in_(select(ids.c.rowid)))
+    def search(stmt: Any, words: list[str]) -> Any:
+        phrases = []
+        for word in words:
+            if len(word) >= 3:
+                # A quoted phrase of a trigram index matches as a substring, as LIKE would, but
+                # from the index alone (LIKE reads every candidate row back to check it).
+                phrases.append('"' + word.replace('"', '""') + '"')
+                continue
+            word = word.replace("%", "").replace("_", "").replace("\\", "")
+            if word:  # too short for trigrams: checked on the rows the other words leave
+                stmt = stmt.where(model.search_name.like(f"%{word}%"))
+        if phrases:
+            ids = (
+                text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :query")
+                .bindparams(query=" AND ".join(phrases))
+                .columns(column("rowid", Integer))
+                .subquery()
+            )
+            stmt = stmt.where(model.id.in_(select(ids.c.rowid)))
+        return stmt
 
     return search

@@ -71,12 +71,16 @@ def check_owner(org_id: int, owner_id: int | None) -> None:
         raise CrmError(_("Choose an owner from the members of this organization."), "owner_id")
 
 
+def search_keys(name: str, email: str) -> tuple[str, str]:
+    """A record's search key (folded name, then email: the name is also the sort key, and both
+    are found by search) and duplicate key (the lower-cased email)."""
+    return fold(f"{name} {email}")[:300], email.lower()
+
+
 def keys(obj: Company | Contact) -> None:
-    """Keep a record's search and duplicate keys (folded name and email; lower-case email)."""
-    # Name first (it is also the sort key), then the email, so both are found by search.
+    """Keep a record's search and duplicate keys."""
     name = obj.name if isinstance(obj, Company) else f"{obj.first_name} {obj.last_name}"
-    obj.search_name = fold(f"{name} {obj.email}")[:300]
-    obj.email_key = obj.email.lower()
+    obj.search_name, obj.email_key = search_keys(name, obj.email)
 
 
 def _apply(obj: Any, data: Any, fields: tuple[str, ...]) -> list[str]:

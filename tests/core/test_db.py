@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import pytest
 from sqlalchemy import text
 
-from startvora.core.db import UTCDateTime, after_commit
+from startvora.core.db import UTCDateTime, after_commit, fold
 from startvora.extensions import db as _db
 
 
@@ -58,3 +59,12 @@ def test_naive_datetimes_are_refused():
     aware = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     stored = UTCDateTime().process_bind_param(aware, None)
     assert stored == dt.datetime(2026, 1, 1, 10)
+
+
+@pytest.mark.parametrize(
+    "text", ["Ada  Lovelace", "ADA@Example.COM", " tabs\tand\nlines ", "Zoë Ångström", "ﬁne Straße"]
+)
+def test_fold_gives_the_same_keys_for_plain_and_accented_text(text):
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    slow = " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    assert fold(text) == slow

@@ -115,6 +115,45 @@ def test_list_search_is_accent_and_case_blind(client, people, login):
     assert "Bob Other" in fragment.get_data(as_text=True)
 
 
+def test_list_search_finds_substrings_with_every_word_and_survives_query_syntax(
+    client, people, login
+):
+    with org_context(people.org_a.id):
+        factories.make_contact(people.org_a, first_name="Lena", last_name="Costa")
+        factories.make_contact(people.org_a, first_name="Lena", last_name="Berger")
+        factories.make_contact(people.org_a, first_name="Hans", last_name="Bergmann")
+        trashed = factories.make_contact(people.org_a, first_name="Lena", last_name="Cohen")
+        trashed.deleted_at = trashed.created_at
+        _db.session.commit()
+    with org_context(people.org_b.id):
+        factories.make_contact(people.org_b, first_name="Lena", last_name="Colt")
+        _db.session.commit()
+    login(people.bob)
+
+    def names(q):
+        page = client.get(f"{BASE}/contacts", query_string={"q": q}).get_data(as_text=True)
+        found = {
+            n for n in ("Lena Costa", "Lena Berger", "Hans Bergmann", "Lena Colt") if n in page
+        }
+        return found, page
+
+    assert names("erg")[0] == {
+        "Lena Berger",
+        "Hans Bergmann",
+    }  # inside a word, not only at its start
+    assert names("lena co")[0] == {"Lena Costa"}  # a two-letter word narrows the others' matches
+    assert names("costa LENA")[0] == {"Lena Costa"}  # any order
+    _, page = names("lena co")
+    assert "1 result" in page  # not the trashed one, nor the other organization's
+    odd_queries = ['"', 'le"na', "na:me", "(lena", "NEAR(x)", "^le", "x" * 5000, "Лена", "東京"]
+    for odd in odd_queries:  # query syntax is text to find: no error, and nothing matches
+        response = client.get(f"{BASE}/contacts", query_string={"q": odd})
+        assert response.status_code == 200, odd
+        assert "Lena" not in response.get_data(as_text=True), odd
+    assert names("lena OR hans")[0] == set()  # OR is a word to find, not an operator
+    assert names("le*")[0] == set()  # the star is a character to find, not a wildcard
+
+
 def test_bulk_tag_assign_and_trash_then_restore(client, people, login, csrf_token):
     with org_context(people.org_a.id):
         a = factories.make_contact(people.org_a)

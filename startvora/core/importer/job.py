@@ -17,12 +17,13 @@ from startvora.core.importer.rows import Checked, Target, get_target, save_batch
 from startvora.core.imports import ImportRun
 from startvora.core.listview import _cell
 from startvora.core.storage import storage
-from startvora.core.tasks import task
+from startvora.core.tasks import analyze_database, task
 from startvora.extensions import db
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # rows saved per transaction; progress moves on at each commit
+RESTATS_AFTER = 5000  # rows added by one import that call for fresh planner statistics
 
 
 # -- the job ------------------------------------------------------------------------------------
@@ -83,6 +84,8 @@ def import_rows(run: ImportRun, table: Table, target: Target) -> None:
     db.session.commit()
     for batch in range((total + BATCH - 1) // BATCH):
         storage().delete(_part_key(run, batch))
+    if run.created >= RESTATS_AFTER:  # a table that grew this much needs fresh statistics
+        analyze_database()
 
 
 @task(label=_l("Import a file"))

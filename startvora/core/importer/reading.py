@@ -60,7 +60,7 @@ class Table:
     """A file read into a header and rows of text cells, every row as long as the header."""
 
     columns: list[str]
-    rows: list[list[str]]
+    rows: list[tuple[str, ...]]
     encoding: str  # a key of ENCODINGS
     delimiter: str = ""  # for CSV
 
@@ -153,8 +153,12 @@ def _cell_text(value: Any) -> str:
 
 def _shape(
     header: list[Any], body: Iterable[Sequence[Any]], preview: int | None, text_only: bool = False
-) -> tuple[list[str], list[list[str]]]:
-    """Header and rows as text; empty rows dropped, short rows padded, columns capped."""
+) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Header and rows as text; empty rows dropped, short rows padded, columns capped.
+
+    Rows are tuples: a tuple of strings leaves the garbage collector's watch, so a large file
+    held through a long import costs the collector nothing.
+    """
     while header and (header[-1] is None or not str(header[-1]).strip()):
         header = header[:-1]  # trailing empty header cells are no columns
     if not header:
@@ -165,7 +169,7 @@ def _shape(
         raise ImportFileError(_l("The file has more than %(n)d columns.", n=MAX_COLUMNS))
     columns = clean_header(header)
     width = len(columns)
-    rows: list[list[str]] = []
+    rows: list[tuple[str, ...]] = []
     for raw in body:
         cells = [c.strip() for c in raw] if text_only else [_cell_text(v) for v in raw]
         if text_only and any(c[:1] == "'" for c in cells):
@@ -184,7 +188,7 @@ def _shape(
                 )
             )
         cells.extend([""] * (width - len(cells)))
-        rows.append(cells)  # longer than the header when it has more cells: an error later
+        rows.append(tuple(cells))  # longer than the header when it has more cells: an error later
     return columns, rows
 
 

@@ -157,7 +157,7 @@ def check_mapping(target: Target, mapping: dict[str, str]) -> list[str]:
 class Checked:
     """One row's fate: "create", "update", "skip" or "error", and the reasons by column."""
 
-    cells: list[str]
+    cells: Sequence[str]
     outcome: str
     errors: dict[str, str]  # column (or "") -> message
     valid: Any = None
@@ -170,7 +170,7 @@ class Checked:
 
 
 def _row_values(
-    columns: Sequence[str], mapping: dict[str, str], cells: list[str]
+    columns: Sequence[str], mapping: dict[str, str], cells: Sequence[str]
 ) -> tuple[dict[str, str], dict[str, str]]:
     values: dict[str, str] = {}
     column_of: dict[str, str] = {}
@@ -183,7 +183,7 @@ def _row_values(
 
 
 def validate_row(
-    target: Target, columns: Sequence[str], mapping: dict[str, str], cells: list[str]
+    target: Target, columns: Sequence[str], mapping: dict[str, str], cells: Sequence[str]
 ) -> Checked:
     """Check one row's values ("valid" or "error"); nothing is read or written."""
     if len(cells) > len(columns):
@@ -210,7 +210,7 @@ def check_row(
     target: Target,
     columns: Sequence[str],
     mapping: dict[str, str],
-    cells: list[str],
+    cells: Sequence[str],
     on_duplicate: str,
 ) -> Checked:
     """Validate one row and find the record it duplicates; nothing is written."""
@@ -250,7 +250,7 @@ def save_batch(
     target: Target,
     columns: Sequence[str],
     mapping: dict[str, str],
-    batch: list[list[str]],
+    batch: Sequence[Sequence[str]],
     on_duplicate: str,
 ) -> list[Checked]:
     """Check and save a batch of rows; each row ends "create", "update", "skip" or "error".
