@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -116,6 +117,7 @@ def worker() -> None:
         shutdown_timeout=15,
     )
     log.info("background worker started with %d threads", settings.queue.workers)
+    gc.freeze()  # start-up's objects leave the collector's full passes (as in startvora.wsgi)
     consumer.run()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import gc
 import io
 import pstats
 import random
@@ -120,6 +121,7 @@ def main() -> None:
                 db.session.commit()
                 run_id = run.id
 
+            gc.freeze()  # as `startvora worker` does once started
             profiler = cProfile.Profile() if args.profile else None
             started = time.perf_counter()
             if profiler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sqlite3
 import unicodedata
@@ -41,7 +42,15 @@ def fold(text: str) -> str:
     if text.isascii():  # most names and emails: nothing to decompose
         return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
+    if max(decomposed) <= "\uffff":
+        return " ".join(decomposed.translate(_bmp_marks()).split())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+@functools.cache
+def _bmp_marks() -> dict[int, None]:
+    """str.translate's table that drops the combining marks of the Basic Multilingual Plane."""
+    return {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))}
 
 
 def folded(expr: Any) -> Any:
@@ -145,6 +154,7 @@ def refresh_statistics() -> None:
     db.session.commit()
 
 
+_UNSET = object()
 SQLITE_MAX_VARIABLES = 32766  # bound values per statement (SQLite 3.32 and later)
 
 
@@ -175,13 +185,22 @@ def insert_rows(table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     row_marks = "(" + ", ".join(["?"] * len(columns)) + ")"
     per_statement = max(1, SQLITE_MAX_VARIABLES // len(columns))
     connection = db.session.connection()
+    last_in: list[Any] = [_UNSET] * len(columns)
+    last_out: list[Any] = [None] * len(columns)
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         values: list[Any] = []
         for row in chunk:
-            for key, process in zip(keys, processors, strict=True):
+            for i, key in enumerate(keys):
                 value = row[key] if key in row else defaults[key]
-                values.append(process(value) if process is not None else value)
+                process = processors[i]
+                if process is None:
+                    values.append(value)
+                elif value is last_in[i]:  # one timestamp or constant shared by every row
+                    values.append(last_out[i])
+                else:
+                    last_in[i], last_out[i] = value, process(value)
+                    values.append(last_out[i])
         marks = ", ".join([row_marks] * len(chunk))
         connection.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES {marks}",  # noqa: S608 (names from the model)

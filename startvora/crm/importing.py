@@ -187,6 +187,9 @@ class PartyTarget(Target):
         return data, {**(existing.custom or {}), **(custom or {})}
 
 
+IMPORTED = {"imported": True}  # the audit entry's data for each imported contact
+
+
 @register
 class ContactTarget(PartyTarget):
     entity = "contacts"
@@ -267,7 +270,7 @@ class ContactTarget(PartyTarget):
                     "target_type": "Contact",
                     "target_id": contact_id,
                     "summary": person_name(first, last, email)[:500],
-                    "data": {"imported": True},
+                    "data": IMPORTED,
                     "created_at": now,
                 }
             )

@@ -49,7 +49,7 @@ def check_optional_email(value: str) -> str:
 
 
 def check_phone(value: str) -> str:
-    if value and (not PHONE_RE.match(value) or sum(c.isdigit() for c in value) < 4):
+    if value and (not PHONE_RE.match(value) or sum(map(str.isdigit, value)) < 4):
         raise ValueError(_("Enter a phone number like +49 30 1234567."))
     return value
 

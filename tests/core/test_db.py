@@ -62,7 +62,16 @@ def test_naive_datetimes_are_refused():
 
 
 @pytest.mark.parametrize(
-    "text", ["Ada  Lovelace", "ADA@Example.COM", " tabs\tand\nlines ", "Zoë Ångström", "ﬁne Straße"]
+    "text",
+    [
+        "Ada  Lovelace",
+        "ADA@Example.COM",
+        " tabs\tand\nlines ",
+        "Zoë Ångström",
+        "ﬁne Straße",
+        "Δήμητρα",
+        "𝔸da",
+    ],
 )
 def test_fold_gives_the_same_keys_for_plain_and_accented_text(text):
     decomposed = unicodedata.normalize("NFKD", text.casefold())
