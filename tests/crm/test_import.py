@@ -243,6 +243,38 @@ def test_repeated_emails_within_one_file(client, people, login, csrf_token):
     assert contacts(org)["x@example.com"].first_name == "Two"
 
 
+def test_ids_taken_by_another_writer_send_the_batch_in_row_by_row(
+    client, people, login, csrf_token, monkeypatch
+):
+    org = people.org_a.id
+    with org_context(org):
+        taken = factories.make_contact(people.org_a, email="early@example.com")
+        _db.session.commit()
+    from startvora.crm import importing
+
+    # As if a contact were saved elsewhere between reading the next id and inserting.
+    monkeypatch.setattr(importing, "next_id", lambda table: taken.id)
+    login(people.alice)
+    token = csrf_token()
+    run_id = run_id_of(
+        upload(client, token, b"Email,Last name\na@example.com,A\nb@example.com,B\n")
+    )
+    start(client, token, run_id, org)
+    run = run_of(org, run_id)
+    assert (run.status, run.created, run.failed) == ("done", 2, 0)
+    saved = contacts(org)
+    assert {e: c.last_name for e, c in saved.items()} == {
+        "early@example.com": taken.last_name,
+        "a@example.com": "A",
+        "b@example.com": "B",
+    }
+    with org_context(org):
+        logged = _db.session.execute(
+            _db.select(AuditEvent.target_id).where(AuditEvent.action == "crm.contact_created")
+        ).scalars()
+        assert {saved["a@example.com"].id, saved["b@example.com"].id} <= set(logged)
+
+
 def test_running_the_job_again_creates_nothing_new(client, people, login, csrf_token):
     org = people.org_a.id
     login(people.alice)
