@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_bootstrap.sh
-bootstrap "" ""
+bootstrap "" "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 .venv/bin/startvora init
 exec .venv/bin/startvora serve "$@"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_bootstrap.sh
-bootstrap "[test]" "chromium fonts-dejavu-core"
+bootstrap "[test]" "chromium fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
 echo "ruff check"; .venv/bin/ruff check .
 echo "ruff format --check"; .venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

@@ -8,10 +8,11 @@ import logging
 import sqlite3
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import DateTime, event, func, literal_column, text
+from sqlalchemy import DateTime, String, event, func, literal_column, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -101,6 +102,25 @@ class UTCDateTime(db.TypeDecorator):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         return value.replace(tzinfo=dt.UTC) if value is not None else None
+
+
+class DecimalText(db.TypeDecorator):
+    """An exact Decimal (a quantity, a rate), stored as text: SQLite has no decimal type, and
+    its REAL would turn 0.1 into 0.1000000000000000055."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise ValueError(f"not a finite number: {value!r}")
+        return format(number.normalize(), "f")
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Decimal | None:
+        return Decimal(value) if value is not None else None
 
 
 class TimestampMixin:

@@ -78,7 +78,9 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> Any:
         if exc.code is None or exc.code < 400:
             return exc
-        response = render_error(exc.code)
+        # abort(404, "why") says why; Werkzeug's own English default text is not shown.
+        own = exc.description if exc.description != type(exc).description else None
+        response = render_error(exc.code, own)
         if exc.code == 405:
             response.headers["Allow"] = ", ".join(exc.valid_methods or [])
         return response

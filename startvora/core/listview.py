@@ -129,6 +129,8 @@ def _signer(spec: ListSpec, state: ListState) -> URLSafeSerializer:
 def _encode(signer: URLSafeSerializer, value: Any, row_id: Any) -> str:
     if isinstance(value, dt.datetime):
         value = {"dt": value.isoformat()}
+    elif isinstance(value, dt.date):
+        value = {"d": value.isoformat()}
     return signer.dumps([value, row_id])
 
 
@@ -138,8 +140,10 @@ def _decode(signer: URLSafeSerializer, cursor: str) -> tuple[Any, Any]:
         value, row_id = signer.loads(cursor)
     except (BadSignature, ValueError, TypeError):
         raise ValueError("bad cursor") from None
-    if isinstance(value, dict):
+    if isinstance(value, dict) and "dt" in value:
         value = dt.datetime.fromisoformat(value["dt"])
+    elif isinstance(value, dict):
+        value = dt.date.fromisoformat(value["d"])
     return value, row_id
 
 

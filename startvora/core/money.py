@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    list_currencies,
+    parse_decimal,
+)
+from flask_babel import gettext as _
 
 
 def exponent(currency: str) -> int:
     """Digits after the decimal point for a currency (JPY 0, USD 2, KWD 3)."""
     return get_currency_precision(currency)
+
+
+def round_half_up(value: Decimal) -> int:
+    """A Decimal rounded to a whole number, half away from zero: the one rounding rule."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def to_minor(amount: Decimal | str | int, currency: str) -> int:
@@ -20,8 +33,7 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
         raise ValueError(f"not an amount: {amount!r}") from None
     if not value.is_finite():
         raise ValueError(f"not an amount: {amount!r}")
-    quantum = Decimal(1).scaleb(-exponent(currency))
-    return int((value.quantize(quantum, rounding=ROUND_HALF_UP)).scaleb(exponent(currency)))
+    return round_half_up(value.scaleb(exponent(currency)))
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
@@ -32,3 +44,33 @@ def from_minor(minor: int, currency: str) -> Decimal:
 def format_money(minor: int, currency: str, locale: str) -> str:
     """Format minor units for a locale, e.g. 123456 USD in en -> $1,234.56."""
     return format_currency(from_minor(minor, currency), currency, locale=locale)
+
+
+def parse_amount(raw: Any, locale: str = "en") -> Decimal:
+    """A typed amount as a Decimal: "1250.5", "1 250,50" (in `locale`), or a JSON number."""
+    if isinstance(raw, bool):
+        raise ValueError(_("Enter an amount like 1250.00."))
+    if isinstance(raw, int | Decimal):
+        return Decimal(raw)
+    if isinstance(raw, float):
+        return Decimal(str(raw))
+    text = "".join(str(raw or "").split()).replace("_", "")
+    if not text:
+        return Decimal(0)
+    try:  # the locale's own way first: "1.250,50" in German is 1250.50, "1.250" is 1250
+        value = parse_decimal(text, locale=locale, strict=True)
+    except (NumberFormatError, ValueError):
+        try:  # else the plain form any program writes: "1250.50"
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(_("Enter an amount like 1250.00.")) from None
+    if not value.is_finite():
+        raise ValueError(_("Enter an amount like 1250.00."))
+    return value
+
+
+def check_currency(value: Any) -> str:
+    code = str(value or "").strip().upper()
+    if code not in list_currencies():
+        raise ValueError(_("Choose a currency such as EUR or USD."))
+    return code

@@ -7,10 +7,9 @@ and kept in integer minor units of its currency; the exponent comes from `core.m
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from babel.numbers import NumberFormatError, list_currencies, parse_decimal
 from flask_babel import gettext as _
 from pydantic import (
     BaseModel,
@@ -49,36 +48,6 @@ def _required_stage(value: Any) -> Any:
 OptionalId = Annotated[int | None, BeforeValidator(_empty_to_none)]
 
 
-def parse_amount(raw: Any, locale: str = "en") -> Decimal:
-    """A typed amount as a Decimal: "1250.5", "1 250,50" (in `locale`), or a JSON number."""
-    if isinstance(raw, bool):
-        raise ValueError(_("Enter an amount like 1250.00."))
-    if isinstance(raw, int | Decimal):
-        return Decimal(raw)
-    if isinstance(raw, float):
-        return Decimal(str(raw))
-    text = "".join(str(raw or "").split()).replace("_", "")
-    if not text:
-        return Decimal(0)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        try:
-            value = parse_decimal(text, locale=locale, strict=True)
-        except (NumberFormatError, ValueError):
-            raise ValueError(_("Enter an amount like 1250.00.")) from None
-    if not value.is_finite():
-        raise ValueError(_("Enter an amount like 1250.00."))
-    return value
-
-
-def check_currency(value: Any) -> str:
-    code = str(value or "").strip().upper()
-    if code not in list_currencies():
-        raise ValueError(_("Choose a currency such as EUR or USD."))
-    return code
-
-
 class DealIn(BaseModel):
     """A deal as a form or the API sends it. Validate with context={"currency": the
     organization's currency, "locale": its number locale}: an empty currency means the
@@ -104,12 +73,12 @@ class DealIn(BaseModel):
     def _currency(cls, value: Any, info: ValidationInfo) -> str:
         if value in (None, ""):
             value = (info.context or {}).get("currency", "")
-        return check_currency(value)
+        return money.check_currency(value)
 
     @field_validator("value", mode="before")
     @classmethod
     def _value(cls, raw: Any, info: ValidationInfo) -> Decimal:
-        amount = parse_amount(raw, (info.context or {}).get("locale", "en"))
+        amount = money.parse_amount(raw, (info.context or {}).get("locale", "en"))
         if amount < 0:
             raise ValueError(_("The value cannot be negative."))
         currency = info.data.get("currency")

@@ -20,11 +20,14 @@ def _skip_empty(ctx, revision, directives):  # type: ignore[no-untyped-def]
 
 
 def _render_item(kind, obj, autogen_context):  # type: ignore[no-untyped-def]
-    # Migrations must not import application code: UTCDateTime is stored as a plain DateTime.
-    from startvora.core.db import UTCDateTime
+    # Migrations must not import application code: UTCDateTime is stored as a plain DateTime,
+    # DecimalText as a plain string.
+    from startvora.core.db import DecimalText, UTCDateTime
 
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
+    if kind == "type" and isinstance(obj, DecimalText):
+        return "sa.String(length=40)"
     return False
 
 
