@@ -8,6 +8,7 @@ signs in as the demo owner, and writes PNG files to OUT_DIR (default ./screensho
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import tempfile
@@ -86,11 +87,21 @@ def main() -> None:
             "trash": f"/o/{slug}/trash",
             "custom-fields": f"/o/{slug}/settings/fields",
             "deals": f"/o/{slug}/crm/deals",
+            "invoices": f"/o/{slug}/finance/invoices",
+            "invoice": f"/o/{slug}/finance/invoices/5",
+            "invoice-recent": f"/o/{slug}/finance/invoices/231",
+            "invoice-draft": f"/o/{slug}/finance/invoices/240",
+            "invoice-edit": f"/o/{slug}/finance/invoices/240/edit",
+            "invoice-new": f"/o/{slug}/finance/invoices/new",
+            "invoice-payment": f"/o/{slug}/finance/invoices/231/payments/new",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",
             "not-found": f"/o/{slug}/no-such-page",
         }
+        wanted = os.environ.get("SCREENSHOTS", "")  # e.g. SCREENSHOTS=invoices,invoice
+        if wanted:
+            pages = {k: v for k, v in pages.items() if k in wanted.split(",")}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             for width, height, label in ((1280, 800, "laptop"), (390, 844, "phone")):
@@ -111,7 +122,7 @@ def main() -> None:
                             path=str(out / f"{name}-{label}-{scheme}.png"), full_page=True
                         )
                     if label == "phone":
-                        page.goto(base + pages["dashboard"])
+                        page.goto(base + f"/o/{slug}/")
                         page.click("[data-nav-toggle]")
                         page.wait_for_timeout(300)
                         page.screenshot(path=str(out / f"nav-open-{label}-{scheme}.png"))

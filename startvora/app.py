@@ -17,6 +17,7 @@ DOMAINS = (
     "startvora.auth",
     "startvora.orgs",
     "startvora.crm",
+    "startvora.finance",
 )
 
 
@@ -48,6 +49,7 @@ def create_app(
         logs,
         mail,  # noqa: F401 (likewise)
         notify,
+        numbering,  # noqa: F401 (likewise)
         ratelimit,  # noqa: F401 (likewise)
         registry,
         savedviews,  # noqa: F401 (likewise)

@@ -211,3 +211,62 @@ def make_activity(org: Organization, **overrides: Any) -> Any:
     db.session.add(activity)
     db.session.flush()
     return activity
+
+
+# -- finance --------------------------------------------------------------------------------------
+
+
+def make_tax_rate(org: Organization, name: str = "VAT", rate: str = "19", **overrides: Any) -> Any:
+    from decimal import Decimal
+
+    from startvora.finance.models import TaxRate
+
+    tax = TaxRate(org_id=org.id, name=name, rate=Decimal(rate), **overrides)
+    db.session.add(tax)
+    db.session.flush()
+    return tax
+
+
+def make_product(org: Organization, **overrides: Any) -> Any:
+    from startvora.core.db import fold
+    from startvora.finance.models import Product
+
+    values: dict[str, Any] = {"org_id": org.id, "name": f"Product {next(_seq)}", "prices": {}}
+    values.update(overrides)
+    product = Product(**values)
+    product.search_name = fold(f"{product.name} {product.sku or ''}")
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def make_invoice(
+    org: Organization,
+    customer: Any = None,
+    lines: list[dict[str, Any]] | None = None,
+    issue: bool = False,
+    currency: str | None = None,
+    **fields: Any,
+) -> Any:
+    """A draft (or issued) invoice through the services, as a user would make it.
+
+    lines: dicts of LineIn fields with the unit price typed in major units ("12.50").
+    """
+    from startvora.finance import services
+    from startvora.finance.schemas import InvoiceIn
+
+    customer = customer or make_company(org)
+    kind = "contact_id" if type(customer).__name__ == "Contact" else "company_id"
+    data = InvoiceIn.model_validate(
+        {
+            kind: customer.id,
+            "currency": currency or org.currency,
+            "lines": lines or [{"description": "Consulting", "quantity": "2", "unit_price": "100"}],
+            **fields,
+        },
+        context={"currency": currency or org.currency, "locale": "en"},
+    )
+    invoice = services.save_draft(org.id, None, data)
+    if issue:
+        services.issue(org.id, None, invoice)
+    return invoice

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 import pytest
 
@@ -14,10 +15,12 @@ from startvora.core.customfields import CustomField
 from startvora.core.db import utcnow
 from startvora.core.files import StoredFile
 from startvora.core.imports import ImportRun
+from startvora.core.numbering import Sequence
 from startvora.core.savedviews import SavedView
 from startvora.core.tenancy import TenancyError, TenantMixin, org_context, system_context
 from startvora.crm import models as crm
 from startvora.extensions import db as _db
+from startvora.finance import models as fin
 from startvora.orgs.models import Invitation
 from tests import factories
 
@@ -58,6 +61,28 @@ def _make_file(org, owner):
 
 
 # One row of every tenant model: a new model without a factory here fails the walk below.
+def _make_paid_invoice(org: Any) -> None:
+    from startvora.finance import services
+    from startvora.finance.schemas import PaymentIn
+
+    tax = factories.make_tax_rate(org)
+    invoice = factories.make_invoice(
+        org,
+        lines=[{"description": "Work", "quantity": "1", "unit_price": "10", "tax_ids": [tax.id]}],
+        issue=True,
+    )
+    payment = PaymentIn(
+        paid_on=dt.date(2026, 1, 2), amount=invoice.total_minor + 100, overpayment="credit"
+    )
+    services.record_payment(org.id, None, invoice, payment)
+
+
+def _first_invoice(org: Any) -> int:
+    return _db.session.execute(
+        _db.select(fin.Invoice.id).where(fin.Invoice.org_id == org.id).limit(1)
+    ).scalar_one()
+
+
 FACTORIES = {
     Invitation: _make_invitation,
     ApiToken: _make_token,
@@ -72,6 +97,19 @@ FACTORIES = {
     mail.MailServer: lambda org, owner: _add(
         mail.MailServer(org_id=org.id, host="smtp.test", from_address="a@b.test")
     ),
+    Sequence: lambda org, owner: _add(Sequence(org_id=org.id, key="invoice", period="", last=1)),
+    fin.FinanceSettings: lambda org, owner: _add(fin.FinanceSettings(org_id=org.id)),
+    fin.TaxRate: lambda org, owner: factories.make_tax_rate(org),
+    fin.Product: lambda org, owner: factories.make_product(org),
+    # An issued invoice with lines, a tax breakdown, a payment and an overpayment's credit.
+    fin.Invoice: lambda org, owner: _make_paid_invoice(org),
+    fin.InvoiceLine: lambda org, owner: None,
+    fin.InvoiceTax: lambda org, owner: None,
+    fin.Payment: lambda org, owner: None,
+    fin.InvoiceReminder: lambda org, owner: _add(
+        fin.InvoiceReminder(org_id=org.id, invoice_id=_first_invoice(org), days=7)
+    ),
+    fin.CustomerCredit: lambda org, owner: None,
     crm.Company: lambda org, owner: factories.make_company(org),
     crm.Contact: lambda org, owner: factories.make_contact(org),
     crm.Lead: lambda org, owner: factories.make_lead(org),

@@ -1,0 +1,52 @@
+"""Finance: products and services, tax rates, invoices with PDF, payments, customer credit."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from startvora.core import trash
+from startvora.core.registry import DemoGenerator, NavItem, add_demo, add_nav
+
+VIEW_MODULES: tuple[str, ...] = (
+    "invoice_views",
+    "product_views",
+    "settings_views",
+    "public_views",
+)
+
+
+def register(app: Flask) -> None:
+    from startvora.finance import models
+    from startvora.finance.blueprints import bp, public_bp
+
+    for name in VIEW_MODULES:
+        import_module(f"startvora.finance.{name}")
+    app.register_blueprint(bp)
+    app.register_blueprint(public_bp)
+    for key, label, endpoint, icon, order, match in (
+        ("invoices", _l("Invoices"), "finance.invoices_index", "receipt", 200, "finance.invoices_"),
+        ("products", _l("Products"), "finance.products_index", "package", 210, "finance.products_"),
+    ):
+        if endpoint in app.view_functions:
+            add_nav(
+                app, NavItem(key, label, endpoint, icon, "finance:view", order=order, match=match)
+            )
+    from startvora.finance import demo, notifications, reminders  # noqa: F401 (its periodic job)
+
+    notifications.register(app)
+
+    add_demo(app, DemoGenerator("finance", demo.run, order=30))
+    trash.register(
+        app,
+        trash.TrashKind(
+            "finance.product", _l("Products"), models.Product, _title, "finance:delete"
+        ),
+    )
+
+
+def _title(obj: Any) -> str:
+    return obj.display_name

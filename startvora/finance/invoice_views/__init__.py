@@ -1,0 +1,11 @@
+"""Invoices: the list, the draft form with its lines, the invoice page, issuing, voiding,
+payments and the PDF.
+
+One module per page; importing the package adds every route to the finance blueprint.
+"""
+
+from __future__ import annotations
+
+from startvora.finance.invoice_views import form, listing, page
+
+__all__ = ["form", "listing", "page"]

@@ -1,0 +1,302 @@
+"""Finance records: settings, tax rates, products and services, invoices with their lines and
+tax breakdown, payments, and customer credit. Amounts are integer minor units of `currency`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from startvora.core.db import DecimalText, TimestampMixin, UTCDateTime, utcnow
+from startvora.core.tenancy import TenantMixin
+from startvora.core.trash import SoftDeleteMixin
+from startvora.extensions import db
+
+INVOICE_STATUSES = ("draft", "issued", "void")  # paid, partly paid and overdue are derived
+KINDS = ("invoice", "credit_note")
+PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit", "other", "credit")
+
+
+class FinanceSettings(TenantMixin, TimestampMixin, db.Model):
+    """One row per organization: numbering, defaults for new documents, payment instructions."""
+
+    __tablename__ = "finance_settings"
+    __table_args__ = (UniqueConstraint("org_id", name="uq_finance_settings_org"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_pattern: Mapped[str] = mapped_column(String(40), default="INV-{YYYY}-{0000}")
+    credit_note_pattern: Mapped[str] = mapped_column(String(40), default="CN-{YYYY}-{0000}")
+    prices_include_tax: Mapped[bool] = mapped_column(default=False)
+    round_per_document: Mapped[bool] = mapped_column(default=False)
+    payment_terms_days: Mapped[int] = mapped_column(default=14)
+    notes: Mapped[str] = mapped_column(Text, default="")  # printed on new invoices
+    footer: Mapped[str] = mapped_column(Text, default="")
+    bank_name: Mapped[str] = mapped_column(String(120), default="")
+    iban: Mapped[str] = mapped_column(String(40), default="")
+    bic: Mapped[str] = mapped_column(String(11), default="")
+    paper: Mapped[str] = mapped_column(String(6), default="A4")  # A4 or Letter
+    # Payment reminders, in days from the due date: -3 is three days before, 7 a week after.
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class TaxRate(TenantMixin, TimestampMixin, db.Model):
+    __tablename__ = "finance_tax_rates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    rate: Mapped[Decimal] = mapped_column(DecimalText)  # percent: 19, 7.7, 9.975
+    compound: Mapped[bool] = mapped_column(default=False)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({format(self.rate.normalize(), 'f')} %)"
+
+
+class Product(TenantMixin, SoftDeleteMixin, TimestampMixin, db.Model):
+    """Something sold or bought: a product (inventory adds its stock) or a service."""
+
+    __tablename__ = "finance_products"
+    __table_args__ = (
+        Index("ix_finance_products_list", "org_id", "deleted_at", "search_name", "id"),
+        Index("ix_finance_products_sku", "org_id", "sku"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10), default="product")  # product or service
+    sku: Mapped[str] = mapped_column(String(60), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    prices: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # currency -> minor units
+    tax_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    income_category: Mapped[str] = mapped_column(String(60), default="")
+    expense_category: Mapped[str] = mapped_column(String(60), default="")
+    archived: Mapped[bool] = mapped_column(default=False)
+    search_name: Mapped[str] = mapped_column(String(300), default="")
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+
+class Invoice(TenantMixin, TimestampMixin, db.Model):
+    """An invoice, or a credit note (kind) that corrects one. Once issued, only payments (for a
+    credit note: refunds) and the status move; an invoice is corrected by credit notes."""
+
+    __tablename__ = "finance_invoices"
+    __table_args__ = (
+        UniqueConstraint("org_id", "number", name="uq_finance_invoices_number"),
+        Index("ix_finance_invoices_list", "org_id", "issue_date", "id"),
+        Index("ix_finance_invoices_company", "company_id"),
+        Index("ix_finance_invoices_contact", "contact_id"),
+        Index("ix_finance_invoices_due", "org_id", "status", "due_date"),
+        CheckConstraint("status IN ('draft', 'issued', 'void')", name="ck_finance_invoice_status"),
+        CheckConstraint("kind IN ('invoice', 'credit_note')", name="ck_finance_invoice_kind"),
+        Index("ix_finance_invoices_credit_for", "credit_for_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(40))  # given when issued
+    kind: Mapped[str] = mapped_column(String(12), default="invoice")
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    # A credit note's invoice. Issued invoices are never deleted (only drafts, which have no
+    # credit notes); CASCADE lets an organization, or a test's schema, be removed whole.
+    credit_for_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_invoices.id", ondelete="CASCADE")
+    )
+    credit_reason: Mapped[str] = mapped_column(String(300), default="")
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_companies.id", ondelete="RESTRICT")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="RESTRICT")
+    )
+    customer_name: Mapped[str] = mapped_column(String(200), default="")  # as issued
+    search_name: Mapped[str] = mapped_column(String(300), default="")  # folded number, customer
+    customer_address: Mapped[str] = mapped_column(Text, default="")
+    customer_email: Mapped[str] = mapped_column(String(320), default="")
+    customer_tax_id: Mapped[str] = mapped_column(String(60), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal] = mapped_column(DecimalText, default=Decimal(1))  # base per 1
+    issue_date: Mapped[dt.date | None] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    prices_include_tax: Mapped[bool] = mapped_column(default=False)
+    round_per_document: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    footer: Mapped[str] = mapped_column(Text, default="")
+    subtotal_minor: Mapped[int] = mapped_column(default=0)
+    tax_minor: Mapped[int] = mapped_column(default=0)
+    total_minor: Mapped[int] = mapped_column(default=0)
+    paid_minor: Mapped[int] = mapped_column(default=0)  # a credit note: settled (applied, refunded)
+    credited_minor: Mapped[int] = mapped_column(default=0)  # an invoice: its credit notes' totals
+    base_total_minor: Mapped[int] = mapped_column(default=0)  # in the organization's currency
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    viewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # announced overdue
+    void_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auth_users.id", ondelete="SET NULL")
+    )
+
+    company = relationship("Company", lazy="joined")
+    contact = relationship("Contact", lazy="joined")
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice",
+        order_by="InvoiceLine.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    taxes: Mapped[list[InvoiceTax]] = relationship(
+        cascade="all, delete-orphan", order_by="InvoiceTax.id", lazy="selectin"
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", order_by="Payment.paid_on, Payment.id", lazy="selectin"
+    )
+
+    @property
+    def balance_minor(self) -> int:
+        """What is still due: on an invoice from the customer, on a credit note to them."""
+        return max(self.total_minor - self.paid_minor - self.credited_minor, 0)
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == "credit_note"
+
+    def state(self, today: dt.date | None = None) -> str:
+        """What a list shows: draft, void, paid, credited, overdue, partly_paid or issued;
+        for a credit note refund_due or settled."""
+        if self.status != "issued":
+            return self.status
+        if self.is_credit_note:
+            return "refund_due" if self.balance_minor else "settled"
+        if self.balance_minor == 0:
+            return "credited" if self.credited_minor >= self.total_minor else "paid"
+        today = today or utcnow().date()
+        if self.due_date is not None and self.due_date < today:
+            return "overdue"
+        return "partly_paid" if self.paid_minor > 0 else "issued"
+
+    @property
+    def display_name(self) -> str:
+        return self.number or f"#{self.id}"
+
+
+class InvoiceLine(TenantMixin, db.Model):
+    __tablename__ = "finance_invoice_lines"
+    __table_args__ = (Index("ix_finance_invoice_lines_invoice", "invoice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("finance_invoices.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_products.id", ondelete="SET NULL")
+    )
+    description: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[Decimal] = mapped_column(DecimalText, default=Decimal(1))
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    unit_price_minor: Mapped[int] = mapped_column(default=0)
+    discount: Mapped[Decimal] = mapped_column(DecimalText, default=Decimal(0))  # percent
+    tax_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    net_minor: Mapped[int] = mapped_column(default=0)
+    tax_minor: Mapped[int] = mapped_column(default=0)
+    total_minor: Mapped[int] = mapped_column(default=0)
+    source_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_invoice_lines.id", ondelete="SET NULL")
+    )  # a credit note's line: the invoice line it credits
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoiceTax(TenantMixin, db.Model):
+    """The tax breakdown as issued: name and rate are copied, so renaming a rate changes nothing."""
+
+    __tablename__ = "finance_invoice_taxes"
+    __table_args__ = (Index("ix_finance_invoice_taxes_invoice", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("finance_invoices.id", ondelete="CASCADE"))
+    tax_rate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_tax_rates.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(60))
+    rate: Mapped[Decimal] = mapped_column(DecimalText)
+    compound: Mapped[bool] = mapped_column(default=False)
+    base_minor: Mapped[int] = mapped_column(default=0)
+    amount_minor: Mapped[int] = mapped_column(default=0)
+
+
+class InvoiceReminder(TenantMixin, db.Model):
+    """A payment reminder sent for an invoice: one per invoice and schedule step, never two."""
+
+    __tablename__ = "finance_invoice_reminders"
+    __table_args__ = (UniqueConstraint("invoice_id", "days", name="uq_finance_reminder_step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("finance_invoices.id", ondelete="CASCADE"))
+    days: Mapped[int] = mapped_column()  # the schedule step, in days from the due date
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    to_address: Mapped[str] = mapped_column(String(320), default="")
+
+
+class Payment(TenantMixin, TimestampMixin, db.Model):
+    __tablename__ = "finance_payments"
+    __table_args__ = (Index("ix_finance_payments_invoice", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("finance_invoices.id", ondelete="RESTRICT"))
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column()  # applied to the invoice
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(20), default="bank_transfer")
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auth_users.id", ondelete="SET NULL")
+    )
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+
+class CustomerCredit(TenantMixin, TimestampMixin, db.Model):
+    """Money a customer has with us: an overpayment, to use on a later invoice."""
+
+    __tablename__ = "finance_customer_credits"
+    __table_args__ = (Index("ix_finance_credits_customer", "org_id", "company_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_companies.id", ondelete="RESTRICT")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="RESTRICT")
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column()  # positive: received; negative: used
+    source_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_payments.id", ondelete="SET NULL")
+    )
+    used_on_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_invoices.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """A record's columns as plain values (for audit data)."""
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}

@@ -1,0 +1,74 @@
+"""The customer's side of a signed link: the invoice page and its PDF, no account needed.
+
+A link names its organization and invoice and is signed; a changed or made-up link is a 404
+with a page that says so. The first opening is recorded on the invoice ("viewed").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, g, render_template
+from flask_babel import gettext as _
+
+from startvora.core.tenancy import org_context
+from startvora.extensions import db
+from startvora.finance import sending, services
+from startvora.finance.blueprints import public_bp
+from startvora.finance.models import Invoice
+from startvora.orgs.models import Organization
+
+
+def _invoice(token: str) -> tuple[Organization, Invoice]:
+    found = sending.read_token(token)
+    if found is None:
+        abort(404, _("This invoice link is not valid. Ask the sender for a new one."))
+    org_id, invoice_id = found
+    org = db.session.get(Organization, org_id)
+    invoice = db.session.get(Invoice, invoice_id) if org is not None else None
+    if org is None or invoice is None or invoice.org_id != org.id or invoice.status == "draft":
+        abort(404, _("This invoice link is not valid. Ask the sender for a new one."))
+    return org, invoice
+
+
+@public_bp.get("/invoices/<token>")
+def invoice(token: str) -> Any:
+    found = sending.read_token(token)
+    with org_context(found[0] if found else 0):
+        org, inv = _invoice(token)
+        g.public_org = org
+        if sending.mark_viewed(inv):
+            db.session.commit()
+        body = render_template(
+            "finance/public/invoice.html",
+            invoice=inv,
+            org=org,
+            settings=services.settings_of(org.id),
+            state=inv.state(services.today_of(org)),
+            token=token,
+        )
+        db.session.rollback()
+    response = Response(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: never leak it
+    return response
+
+
+@public_bp.get("/invoices/<token>/pdf")
+def invoice_pdf(token: str) -> Any:
+    from startvora.finance import pdf
+
+    found = sending.read_token(token)
+    with org_context(found[0] if found else 0):
+        org, inv = _invoice(token)
+        body = pdf.invoice_pdf(inv, org, services.settings_of(org.id))
+        db.session.rollback()
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{sending.pdf_name(inv)}"',
+            "Cache-Control": "private, no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
