@@ -16,6 +16,7 @@ from startvora.crm.models import Company
 from startvora.extensions import db
 from startvora.finance import services, totals
 from startvora.finance.models import (
+    LAST_DAY,
     Invoice,
     InvoiceLine,
     InvoiceTax,
@@ -158,6 +159,8 @@ def run(org: Any, owner: Any, size: str, rng: random.Random) -> dict[str, int]:
                  "customer_address": city, "customer_email": "", "customer_tax_id": "",
                  "currency": currency, "exchange_rate": Decimal(1),
                  "issue_date": day if number else None, "due_date": due if number else None,
+                 "sort_date": day if number else LAST_DAY,
+                 "is_open": status == "issued" and paid < result.total_minor,
                  "prices_include_tax": False, "round_per_document": False, "notes": "",
                  "footer": "", "subtotal_minor": result.subtotal_minor,
                  "tax_minor": result.tax_minor, "total_minor": result.total_minor,

@@ -246,6 +246,7 @@ def save_draft(
     invoice.base_total_minor = base_amount(
         invoice.total_minor, invoice.currency, invoice.exchange_rate, org.currency
     )
+    invoice.refresh_list_keys()
     db.session.flush()
     audit.record(
         "finance.invoice_created" if created else "finance.invoice_changed",
@@ -298,6 +299,7 @@ def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
     invoice.status = "issued"
     invoice.issued_at = utcnow()
     invoice.search_name = fold(f"{invoice.number} {invoice.customer_name}")[:300]
+    invoice.refresh_list_keys()
     db.session.flush()
     audit.record(
         "finance.invoice_issued",
@@ -326,6 +328,7 @@ def void(org_id: int, actor_id: int | None, invoice: Invoice, reason: str) -> In
     if not reason:
         raise FinanceError(_("Say why the invoice is void."), "reason")
     invoice.status, invoice.void_reason, invoice.voided_at = "void", reason, utcnow()
+    invoice.refresh_list_keys()
     db.session.flush()
     audit.record(
         "finance.invoice_voided", org=org_id, actor=actor_id, target=invoice, summary=reason
@@ -393,6 +396,7 @@ def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: Pa
     )
     db.session.add(payment)
     invoice.paid_minor += payment.amount_minor
+    invoice.refresh_list_keys()
     db.session.flush()
     if extra > 0:
         db.session.add(
@@ -541,6 +545,8 @@ def create_credit_note(
     note.number = numbering.take(org_id, CREDIT_SEQUENCE, settings.credit_note_pattern, day)
     note.status, note.issued_at = "issued", utcnow()
     note.search_name = fold(f"{note.number} {note.customer_name}")[:300]
+    note.refresh_list_keys()
+    invoice.refresh_list_keys()
     db.session.flush()
     audit.record(
         "finance.credit_note_issued",

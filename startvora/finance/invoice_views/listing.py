@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import lazyload
 
-from startvora.core import listview
+from startvora.core import fts, listview
 from startvora.core.htmx import render
 from startvora.core.permissions import require
 from startvora.finance import services
@@ -18,17 +17,14 @@ from startvora.finance.blueprints import bp
 from startvora.finance.invoice_views.common import state_labels
 from startvora.finance.models import Invoice
 
-LAST_DAY = dt.date(9999, 12, 31)  # what a missing date sorts as
-
 
 def invoice_list_spec() -> listview.ListSpec:
     today = services.today_of(g.org)
-    unpaid = and_(Invoice.status == "issued", Invoice.paid_minor < Invoice.total_minor)
     states = {
         "draft": Invoice.status == "draft",
-        "unpaid": unpaid,
-        "overdue": and_(unpaid, Invoice.due_date < today),
-        "paid": and_(Invoice.status == "issued", Invoice.paid_minor >= Invoice.total_minor),
+        "unpaid": Invoice.is_open.is_(True),
+        "overdue": and_(Invoice.is_open.is_(True), Invoice.due_date < today),
+        "paid": and_(Invoice.status == "issued", Invoice.is_open.is_(False)),
         "void": Invoice.status == "void",
     }
     labels = state_labels()
@@ -53,21 +49,19 @@ def invoice_list_spec() -> listview.ListSpec:
         query=query,
         id=Invoice.id,
         columns=[
-            listview.Column("number", _l("Number"), sort=func.coalesce(Invoice.number, "")),
+            listview.Column("number", _l("Number")),
             listview.Column("customer", _l("Customer"), sort=Invoice.customer_name),
             listview.Column(
                 "date",
                 _l("Date"),
-                sort=func.coalesce(Invoice.issue_date, LAST_DAY),  # drafts first, newest first
+                sort=Invoice.sort_date,  # drafts first, then newest first
                 hide_on_phone=True,
             ),
-            listview.Column(
-                "due", _l("Due"), sort=func.coalesce(Invoice.due_date, LAST_DAY), hide_on_phone=True
-            ),
+            listview.Column("due", _l("Due"), hide_on_phone=True),
             listview.Column("total", _l("Total"), sort=Invoice.total_minor, align="end"),
             listview.Column("state", _l("Status")),
         ],
-        search_folded=[Invoice.search_name],
+        search_fn=fts.searcher(Invoice),
         filters=[
             listview.Filter("state", _l("Status"), state_choices, by_state),
         ],
