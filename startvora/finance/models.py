@@ -107,6 +107,8 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         Index("ix_finance_invoices_open", "org_id", "is_open", "due_date"),
         Index("ix_finance_invoices_total", "org_id", "total_minor", "id"),
         Index("ix_finance_invoices_customer", "org_id", "customer_name", "id"),
+        # Covers what a search checks and sorts on for each id the search index gives.
+        Index("ix_finance_invoices_search", "id", "org_id", "sort_date"),
         Index("ix_finance_invoices_company", "company_id"),
         Index("ix_finance_invoices_contact", "contact_id"),
         CheckConstraint("status IN ('draft', 'issued', 'void')", name="ck_finance_invoice_status"),

@@ -249,6 +249,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_finance_invoices_total", ["org_id", "total_minor", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_finance_invoices_search", ["id", "org_id", "sort_date"], unique=False
+        )
 
     op.create_table(
         "finance_invoice_lines",
@@ -492,6 +495,7 @@ def downgrade() -> None:
 
     op.drop_table("finance_invoice_lines")
     with op.batch_alter_table("finance_invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_finance_invoices_search")
         batch_op.drop_index("ix_finance_invoices_total")
         batch_op.drop_index("ix_finance_invoices_state")
         batch_op.drop_index(batch_op.f("ix_finance_invoices_org_id"))
