@@ -61,6 +61,7 @@ def main() -> None:
 
             with org_context(org.id):
                 _notification_examples(app, org.id, owner.id)
+                public_path, note_id = _finance_examples(app, org.id, owner.id)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -94,6 +95,13 @@ def main() -> None:
             "invoice-edit": f"/o/{slug}/finance/invoices/240/edit",
             "invoice-new": f"/o/{slug}/finance/invoices/new",
             "invoice-payment": f"/o/{slug}/finance/invoices/231/payments/new",
+            "credit-note-form": f"/o/{slug}/finance/invoices/231/credit",
+            "credit-note": f"/o/{slug}/finance/invoices/{note_id}",
+            "invoice-public": public_path,
+            "invoice-send": f"/o/{slug}/finance/invoices/231/send",
+            "products": f"/o/{slug}/finance/products",
+            "finance-settings": f"/o/{slug}/finance/settings",
+            "tax-rates": f"/o/{slug}/finance/tax-rates",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",
@@ -130,6 +138,21 @@ def main() -> None:
             browser.close()
         server.shutdown()
     print(f"screenshots written to {out}/")
+
+
+def _finance_examples(app, org_id: int, user_id: int) -> tuple[str, int]:
+    """A credit note on an earlier invoice, and the customer's link to an unpaid one."""
+    from startvora.finance import sending, services
+    from startvora.finance.models import Invoice
+
+    paid = db.session.get(Invoice, 5)
+    note = services.create_credit_note(
+        org_id, user_id, paid, {paid.lines[0].id: paid.lines[0].quantity}, "Returned, unused"
+    )
+    db.session.commit()
+    with app.test_request_context():
+        token = sending.public_token(db.session.get(Invoice, 231))
+    return f"/p/invoices/{token}", note.id
 
 
 def _notification_examples(app, org_id: int, user_id: int) -> None:

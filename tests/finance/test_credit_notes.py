@@ -134,3 +134,21 @@ def test_drafts_and_credit_notes_cannot_be_credited(client, issued, login, csrf_
         with pytest.raises(services.FinanceError, match="Only an issued invoice"):
             services.create_credit_note(issued.org_a.id, None, note, {}, "x")
         assert note.total_minor == 3570
+
+
+def test_a_credit_note_has_its_own_pdf(client, issued, login, csrf_token):
+    from startvora.finance import pdf
+
+    with org_context(issued.org_a.id):
+        invoice = _db.session.get(Invoice, issued.invoice_id)
+        note = services.create_credit_note(
+            issued.org_a.id, None, invoice, {issued.line_ids[0]: 2}, "Two chairs came back"
+        )
+        _db.session.commit()
+        html = pdf.invoice_html(note, issued.org_a, services.settings_of(issued.org_a.id))
+    assert "Credit note" in html and invoice.number in html and "Two chairs came back" in html
+    assert "Scan to pay" not in html  # nothing to pay on a credit note
+    login(issued.carol)
+    response = client.get(f"{BASE}/invoices/{note.id}/pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert response.headers["Cache-Control"] == "private, no-store"
