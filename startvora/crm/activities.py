@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -38,6 +39,27 @@ class TimelineItem:
     when: dt.datetime
     activity: Activity | None = None
     change: AuditEvent | None = None
+    entry: Entry | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """A line another module adds to a record's timeline (an invoice issued, a payment)."""
+
+    icon: str
+    title: str
+    path: str = ""
+    detail: str = ""
+
+
+# Other modules add their own lines to the timelines of contacts, companies and deals:
+# a source takes (target kind, target id, limit) and gives TimelineItems with an `entry`.
+TIMELINE_SOURCES: list[Callable[[str, int, int], list[TimelineItem]]] = []
+
+
+def add_timeline_source(source: Callable[[str, int, int], list[TimelineItem]]) -> None:
+    if source not in TIMELINE_SOURCES:
+        TIMELINE_SOURCES.append(source)
 
 
 def log_activity(
@@ -102,6 +124,8 @@ def timeline_for(target_kind: str, target_id: int, limit: int = 60) -> list[Time
     ).scalars()
     items = [TimelineItem(a.happened_at, activity=a) for a in activities]
     items += [TimelineItem(c.created_at, change=c) for c in changes]
+    for source in TIMELINE_SOURCES:
+        items += source(target_kind, target_id, limit)
     items.sort(key=lambda item: item.when, reverse=True)
     return items[:limit]
 

@@ -16,6 +16,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "product_views",
     "settings_views",
     "public_views",
+    "api",
 )
 
 
@@ -38,6 +39,10 @@ def register(app: Flask) -> None:
     from startvora.finance import demo, notifications, reminders  # noqa: F401 (its periodic job)
 
     notifications.register(app)
+    from startvora.crm.activities import add_timeline_source
+    from startvora.finance.timeline import customer_documents
+
+    add_timeline_source(customer_documents)
 
     add_demo(app, DemoGenerator("finance", demo.run, order=30))
     trash.register(

@@ -315,3 +315,26 @@ def test_the_list_pages_through_dates_and_filters_by_state(client, shop, login):
     assert "1 result" in drafts
     overdue = client.get(f"{BASE}/invoices?f_state=overdue").get_data(as_text=True)
     assert "55 results" in overdue  # due in early 2026, unpaid
+
+
+def test_the_customers_timeline_shows_invoices_and_payments(client, shop, login):
+    import datetime as dt
+
+    from startvora.finance import services
+    from startvora.finance.schemas import PaymentIn
+
+    with org_context(shop.org_a.id):
+        invoice = factories.make_invoice(shop.org_a, customer=shop.company, issue=True)
+        payment = PaymentIn.model_validate(
+            {"paid_on": dt.date(2026, 5, 1), "amount": "50"}, context={"currency": "EUR"}
+        )
+        services.record_payment(shop.org_a.id, None, invoice, payment)
+        factories.make_invoice(shop.org_a, customer=shop.company)  # a draft: not shown
+        _db.session.commit()
+        number = invoice.number
+    login(shop.carol)
+    page = client.get(f"/o/acme/crm/companies/{shop.company.id}").get_data(as_text=True)
+    assert f"Invoice {number}" in page and f"Payment of €50.00 on {number}" in page
+    assert page.count("Invoice INV-") == 1
+    other = client.get(f"/o/acme/crm/contacts/{shop.contact.id}").get_data(as_text=True)
+    assert number not in other
