@@ -193,7 +193,7 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
     def refresh_list_keys(self) -> None:
         """Keep the list's date and open flag in step with the status, dates and amounts."""
         self.sort_date = self.issue_date or LAST_DAY
-        self.is_open = self.status == "issued" and self.balance_minor > 0
+        self.is_open = self.kind == "invoice" and self.status == "issued" and self.balance_minor > 0
 
     def state(self, today: dt.date | None = None) -> str:
         """What a list shows: draft, void, paid, credited, overdue, partly_paid or issued;

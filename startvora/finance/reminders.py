@@ -38,8 +38,8 @@ def mark_overdue(org: Organization) -> int:
     invoices = db.session.execute(
         db.select(Invoice)
         .where(
-            Invoice.status == "issued",
-            Invoice.paid_minor < Invoice.total_minor,
+            Invoice.kind == "invoice",
+            Invoice.is_open.is_(True),
             Invoice.due_date < today,
             Invoice.overdue_at.is_(None),
         )
@@ -70,8 +70,8 @@ def send_reminders(org: Organization, settings: FinanceSettings) -> int:
                 and_(InvoiceReminder.invoice_id == Invoice.id, InvoiceReminder.days == days),
             )
             .where(
-                Invoice.status == "issued",
-                Invoice.paid_minor < Invoice.total_minor,
+                Invoice.kind == "invoice",
+                Invoice.is_open.is_(True),
                 Invoice.customer_email != "",
                 Invoice.due_date <= latest,
                 Invoice.due_date > earliest,
