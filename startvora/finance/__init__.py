@@ -29,6 +29,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(public_bp)
     for key, label, endpoint, icon, order, match in (
+        ("quotes", _l("Quotes"), "finance.quotes_index", "file-text", 195, "finance.quotes_"),
         ("invoices", _l("Invoices"), "finance.invoices_index", "receipt", 200, "finance.invoices_"),
         ("products", _l("Products"), "finance.products_index", "package", 210, "finance.products_"),
     ):

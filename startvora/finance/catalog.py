@@ -34,6 +34,9 @@ SETTINGS_FIELDS = (
     "bic",
     "paper",
     "reminder_days",
+    "quote_pattern",
+    "credit_note_pattern",
+    "quote_valid_days",
 )
 MAX_REMINDERS, MAX_REMINDER_DAYS = 6, 365
 
@@ -100,6 +103,9 @@ class FinanceSettingsIn(BaseModel):
     bic: str = ""
     paper: Literal["A4", "Letter"] = "A4"
     reminder_days: list[int] = []
+    quote_pattern: str = "Q-{YYYY}-{0000}"
+    credit_note_pattern: str = "CN-{YYYY}-{0000}"
+    quote_valid_days: int = 30
 
     @field_validator("reminder_days", mode="before")
     @classmethod
@@ -121,7 +127,7 @@ class FinanceSettingsIn(BaseModel):
             raise ValueError(_("At most %(n)d reminders.", n=MAX_REMINDERS))
         return days
 
-    @field_validator("invoice_pattern", mode="before")
+    @field_validator("invoice_pattern", "quote_pattern", "credit_note_pattern", mode="before")
     @classmethod
     def _pattern(cls, raw: Any) -> str:
         try:
@@ -129,7 +135,7 @@ class FinanceSettingsIn(BaseModel):
         except ValueError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("payment_terms_days", mode="before")
+    @field_validator("payment_terms_days", "quote_valid_days", mode="before")
     @classmethod
     def _terms(cls, raw: Any) -> int:
         text = str(raw if raw is not None else "").strip()

@@ -26,7 +26,8 @@ from startvora.core.trash import SoftDeleteMixin
 from startvora.extensions import db
 
 INVOICE_STATUSES = ("draft", "issued", "void")  # paid, partly paid and overdue are derived
-KINDS = ("invoice", "credit_note")
+KINDS = ("invoice", "credit_note", "quote")
+QUOTE_OUTCOMES = ("", "accepted", "declined")
 LAST_DAY = dt.date(9999, 12, 31)
 PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit", "other", "credit")
 
@@ -40,6 +41,8 @@ class FinanceSettings(TenantMixin, TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_pattern: Mapped[str] = mapped_column(String(40), default="INV-{YYYY}-{0000}")
     credit_note_pattern: Mapped[str] = mapped_column(String(40), default="CN-{YYYY}-{0000}")
+    quote_pattern: Mapped[str] = mapped_column(String(40), default="Q-{YYYY}-{0000}")
+    quote_valid_days: Mapped[int] = mapped_column(default=30)
     prices_include_tax: Mapped[bool] = mapped_column(default=False)
     round_per_document: Mapped[bool] = mapped_column(default=False)
     payment_terms_days: Mapped[int] = mapped_column(default=14)
@@ -102,17 +105,20 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("org_id", "number", name="uq_finance_invoices_number"),
         # The list's sorts and filters, each answered from an index (200k invoices and more).
-        Index("ix_finance_invoices_list", "org_id", "sort_date", "id"),
-        Index("ix_finance_invoices_state", "org_id", "status", "sort_date", "id"),
+        # `kind` last: the invoices' list and the quotes' list read it from the index.
+        Index("ix_finance_invoices_list", "org_id", "sort_date", "id", "kind"),
+        Index("ix_finance_invoices_state", "org_id", "status", "sort_date", "id", "kind"),
         Index("ix_finance_invoices_open", "org_id", "is_open", "due_date"),
-        Index("ix_finance_invoices_total", "org_id", "total_minor", "id"),
-        Index("ix_finance_invoices_customer", "org_id", "customer_name", "id"),
+        Index("ix_finance_invoices_total", "org_id", "total_minor", "id", "kind"),
+        Index("ix_finance_invoices_customer", "org_id", "customer_name", "id", "kind"),
         # Covers what a search checks and sorts on for each id the search index gives.
-        Index("ix_finance_invoices_search", "id", "org_id", "sort_date"),
+        Index("ix_finance_invoices_search", "id", "org_id", "sort_date", "kind"),
         Index("ix_finance_invoices_company", "company_id"),
         Index("ix_finance_invoices_contact", "contact_id"),
         CheckConstraint("status IN ('draft', 'issued', 'void')", name="ck_finance_invoice_status"),
-        CheckConstraint("kind IN ('invoice', 'credit_note')", name="ck_finance_invoice_kind"),
+        CheckConstraint(
+            "kind IN ('invoice', 'credit_note', 'quote')", name="ck_finance_invoice_kind"
+        ),
         Index("ix_finance_invoices_credit_for", "credit_for_id"),
     )
 
@@ -126,6 +132,14 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         ForeignKey("finance_invoices.id", ondelete="CASCADE")
     )
     credit_reason: Mapped[str] = mapped_column(String(300), default="")
+    # A quote: what the customer answered (on its public page, or as the staff recorded it),
+    # and the invoice it became.
+    quote_outcome: Mapped[str] = mapped_column(String(10), default="")
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome_by: Mapped[str] = mapped_column(String(200), default="")
+    converted_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_invoices.id", ondelete="SET NULL")
+    )
     company_id: Mapped[int | None] = mapped_column(
         ForeignKey("crm_companies.id", ondelete="RESTRICT")
     )
@@ -195,11 +209,23 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         self.sort_date = self.issue_date or LAST_DAY
         self.is_open = self.kind == "invoice" and self.status == "issued" and self.balance_minor > 0
 
+    @property
+    def is_quote(self) -> bool:
+        return self.kind == "quote"
+
     def state(self, today: dt.date | None = None) -> str:
         """What a list shows: draft, void, paid, credited, overdue, partly_paid or issued;
-        for a credit note refund_due or settled."""
+        for a credit note refund_due or settled; for a quote sent, accepted, declined,
+        expired or invoiced."""
         if self.status != "issued":
             return self.status
+        if self.is_quote:
+            if self.converted_to_id:
+                return "invoiced"
+            if self.quote_outcome:
+                return self.quote_outcome
+            today = today or utcnow().date()
+            return "expired" if self.due_date is not None and self.due_date < today else "sent"
         if self.is_credit_note:
             return "refund_due" if self.balance_minor else "settled"
         if self.balance_minor == 0:

@@ -300,7 +300,8 @@ def _document(invoice: Invoice, org: Organization, settings: FinanceSettings) ->
     paid = invoice.paid_minor if invoice.status == "issued" else 0
     due = invoice.balance_minor if invoice.status == "issued" else invoice.total_minor
     credit_note = invoice.is_credit_note
-    payload = None if credit_note else epc_payload(invoice, org, settings)
+    quote = invoice.is_quote
+    payload = None if credit_note or quote else epc_payload(invoice, org, settings)
     iban = compact(settings.iban or "")
     watermark = {"draft": _("Draft"), "void": _("Void")}.get(invoice.status, "")
     return {
@@ -312,7 +313,8 @@ def _document(invoice: Invoice, org: Organization, settings: FinanceSettings) ->
         "void_reason": invoice.void_reason if invoice.status == "void" else "",
         "number": invoice.number or _("Draft"),
         "credit_note": credit_note,
-        "title": _("Credit note") if credit_note else _("Invoice"),
+        "title": _("Credit note") if credit_note else (_("Quote") if quote else _("Invoice")),
+        "quote": quote,
         "credits": _credited_number(invoice) if credit_note else "",
         "credit_reason": invoice.credit_reason if credit_note else "",
         "reference": invoice.number or "",
@@ -350,7 +352,7 @@ def _document(invoice: Invoice, org: Organization, settings: FinanceSettings) ->
         "tax": amount(invoice.tax_minor, cur),
         "total": amount(invoice.total_minor, cur),
         "paid": amount(paid, cur) if paid else "",
-        "amount_due": amount(invoice.total_minor if credit_note else due, cur),
+        "amount_due": amount(invoice.total_minor if credit_note or quote else due, cur),
         "notes": (invoice.notes or "").strip(),
         "footer": (invoice.footer or settings.footer or "").strip(),
         "bank": {
@@ -358,7 +360,7 @@ def _document(invoice: Invoice, org: Organization, settings: FinanceSettings) ->
             "iban": _group(iban),
             "bic": compact(settings.bic or ""),
         }
-        if (iban or settings.bank_name) and invoice.status != "void" and not credit_note
+        if (iban or settings.bank_name) and invoice.status != "void" and invoice.kind == "invoice"
         else None,
         # The payment box is white: 2 modules of border complete the quiet zone around it.
         "qr": epc_qr(payload).svg_data_uri(scale=4, border=2, dark="#000", light="#fff")

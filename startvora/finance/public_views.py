@@ -72,3 +72,25 @@ def invoice_pdf(token: str) -> Any:
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+@public_bp.post("/invoices/<token>/answer")
+def quote_answer(token: str) -> Any:
+    """The customer accepts (with their name) or declines a quote on its page."""
+    from flask import redirect, request, url_for
+
+    found = sending.read_token(token)
+    with org_context(found[0] if found else 0):
+        _org, quote = _invoice(token)
+        try:
+            services.answer_quote(
+                quote.org_id, quote, request.form.get("outcome", ""), request.form.get("name", "")
+            )
+        except services.FinanceError as exc:
+            db.session.rollback()
+            from flask import flash
+
+            flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+    return redirect(url_for("finance_public.invoice", token=token), code=303)

@@ -57,7 +57,11 @@ def send_invoice(
 ) -> mail.OutboxMessage:
     """Queue the invoice by email with its PDF; the invoice records when it was sent."""
     if invoice.status != "issued":
-        raise services.FinanceError(_("Issue the invoice before sending it."))
+        raise services.FinanceError(
+            _("Make the quote final before sending it.")
+            if invoice.is_quote
+            else _("Issue the invoice before sending it.")
+        )
     from startvora.finance import pdf
 
     org = db.session.get(Organization, org_id)
@@ -71,6 +75,7 @@ def send_invoice(
             org_id=org_id,
             context={
                 "message": message,
+                "quote": invoice.is_quote,
                 "org_name": org.legal_name or org.name,
                 "number": invoice.number,
                 "total": invoice.total_minor,
@@ -101,15 +106,25 @@ def mark_viewed(invoice: Invoice) -> bool:
 
 def default_message(org: Organization, invoice: Invoice, locale_money: Any) -> tuple[str, str]:
     """Subject and message proposed on the send form."""
-    subject = _(
-        "Invoice %(number)s from %(org)s", number=invoice.number, org=org.legal_name or org.name
-    )
+    org_name = org.legal_name or org.name
+    date = invoice.due_date.isoformat() if invoice.due_date else ""
+    if invoice.is_quote:
+        subject = _("Quote %(number)s from %(org)s", number=invoice.number, org=org_name)
+        message = _(
+            "Hello,\n\nplease find attached our quote %(number)s of %(amount)s, valid until "
+            "%(date)s. You can accept it online with the link below.\n\nKind regards.",
+            number=invoice.number,
+            amount=locale_money(invoice.total_minor, invoice.currency),
+            date=date,
+        )
+        return subject, message
+    subject = _("Invoice %(number)s from %(org)s", number=invoice.number, org=org_name)
     message = _(
         "Hello,\n\nplease find attached invoice %(number)s of %(amount)s, due on %(date)s.\n\n"
         "Thank you for your business.",
         number=invoice.number,
         amount=locale_money(invoice.balance_minor, invoice.currency),
-        date=invoice.due_date.isoformat() if invoice.due_date else "",
+        date=date,
     )
     return subject, message
 

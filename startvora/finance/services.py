@@ -32,6 +32,7 @@ from startvora.finance.schemas import InvoiceIn, PaymentIn, ProductIn, TaxRateIn
 from startvora.orgs.models import Organization
 
 INVOICE_SEQUENCE = "invoice"
+QUOTE_SEQUENCE = "quote"
 
 
 class FinanceError(ValueError):
@@ -187,9 +188,13 @@ def base_amount(minor: int, currency: str, rate: Any, base_currency: str) -> int
 
 
 def save_draft(
-    org_id: int, actor_id: int | None, data: InvoiceIn, invoice: Invoice | None = None
+    org_id: int,
+    actor_id: int | None,
+    data: InvoiceIn,
+    invoice: Invoice | None = None,
+    kind: str = "invoice",
 ) -> Invoice:
-    """Create or change a draft invoice; an issued or void one is refused."""
+    """Create or change a draft invoice (or quote); an issued or void one is refused."""
     if invoice is not None and invoice.status != "draft":
         raise FinanceError(_("An issued invoice cannot be changed. Correct it with a credit note."))
     org = db.session.get(Organization, org_id)
@@ -205,6 +210,7 @@ def save_draft(
     if invoice is None:
         invoice = Invoice(
             org_id=org_id,
+            kind=kind,
             currency=data.currency,
             created_by_id=actor_id,
             round_per_document=settings.round_per_document,
@@ -285,8 +291,10 @@ def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
     settings = settings_of(org_id)
     day = invoice.issue_date or today_of(org)
     invoice.issue_date = day
-    if invoice.due_date is None:
-        invoice.due_date = day + dt.timedelta(days=settings.payment_terms_days)
+    quote = invoice.is_quote
+    if invoice.due_date is None:  # a quote's: valid until
+        days = settings.quote_valid_days if quote else settings.payment_terms_days
+        invoice.due_date = day + dt.timedelta(days=days)
     party = invoice.company or invoice.contact
     invoice.customer_name = customer_name_of(invoice.company, invoice.contact)
     if invoice.company is not None and invoice.contact is not None:
@@ -295,14 +303,17 @@ def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
     invoice.customer_email = (invoice.contact.email if invoice.contact else "") or (
         invoice.company.email if invoice.company else ""
     )
-    invoice.number = numbering.take(org_id, INVOICE_SEQUENCE, settings.invoice_pattern, day)
+    if quote:
+        invoice.number = numbering.take(org_id, QUOTE_SEQUENCE, settings.quote_pattern, day)
+    else:
+        invoice.number = numbering.take(org_id, INVOICE_SEQUENCE, settings.invoice_pattern, day)
     invoice.status = "issued"
     invoice.issued_at = utcnow()
     invoice.search_name = fold(f"{invoice.number} {invoice.customer_name}")[:300]
     invoice.refresh_list_keys()
     db.session.flush()
     audit.record(
-        "finance.invoice_issued",
+        "finance.quote_finalized" if quote else "finance.invoice_issued",
         org=org_id,
         actor=actor_id,
         target=invoice,
@@ -310,12 +321,13 @@ def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
         total=invoice.total_minor,
         currency=invoice.currency,
     )
-    events.emit("invoice.issued", org_id=org_id, id=invoice.id, number=invoice.number)
+    event = "quote.finalized" if quote else "invoice.issued"
+    events.emit(event, org_id=org_id, id=invoice.id, number=invoice.number)
     return invoice
 
 
 def void(org_id: int, actor_id: int | None, invoice: Invoice, reason: str) -> Invoice:
-    if invoice.status != "issued" or invoice.is_credit_note:
+    if invoice.status != "issued" or invoice.is_credit_note or invoice.converted_to_id:
         raise FinanceError(_("Only an issued invoice can be voided; a draft can be deleted."))
     if invoice.payments or invoice.credited_minor:
         raise FinanceError(
@@ -353,6 +365,8 @@ def delete_draft(org_id: int, actor_id: int | None, invoice: Invoice) -> None:
 
 def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: PaymentIn) -> Payment:
     """Apply money received to an issued invoice; more than its balance only as credit."""
+    if invoice.is_quote:
+        raise FinanceError(_("A quote is not paid: turn it into an invoice first."))
     if invoice.status == "draft":
         raise FinanceError(_("Issue the invoice before recording a payment."))
     if invoice.status == "void":
@@ -444,6 +458,15 @@ def credit_balance(
 CREDIT_SEQUENCE = "credit_note"
 
 
+def _rates_as_issued(document: Invoice) -> dict[int, Any]:
+    """The tax rates as a document was issued with (names and rates copied on it)."""
+    return {
+        t.tax_rate_id: SimpleNamespace(name=t.name, rate=t.rate, compound=t.compound)
+        for t in document.taxes
+        if t.tax_rate_id is not None
+    }
+
+
 def credited_quantities(invoice: Invoice) -> dict[int, Any]:
     """How much of each of the invoice's lines its credit notes credit already."""
     from decimal import Decimal
@@ -471,7 +494,7 @@ def create_credit_note(
     """
     from decimal import Decimal
 
-    if invoice.is_credit_note or invoice.status != "issued":
+    if invoice.kind != "invoice" or invoice.status != "issued":
         raise FinanceError(_("Only an issued invoice can be credited."))
     reason = " ".join(reason.split())[:300]
     if not reason:
@@ -527,13 +550,7 @@ def create_credit_note(
         ],
     )
     db.session.add(note)
-    # The rates as the invoice was issued (a rate changed since must not change the credit).
-    rates = {
-        t.tax_rate_id: SimpleNamespace(name=t.name, rate=t.rate, compound=t.compound)
-        for t in invoice.taxes
-        if t.tax_rate_id is not None
-    }
-    apply_totals(note, rates)
+    apply_totals(note, _rates_as_issued(invoice))  # a rate changed since changes no credit
     day = today_of(org)
     note.issue_date = note.due_date = day
     note.base_total_minor = base_amount(
@@ -563,3 +580,87 @@ def create_credit_note(
     if invoice.balance_minor == 0 and invoice.paid_at is None:
         invoice.paid_at = utcnow()
     return note
+
+
+# -- quotes ------------------------------------------------------------------------------------
+
+
+def answer_quote(
+    org_id: int, quote: Invoice, outcome: str, by: str, actor_id: int | None = None
+) -> Invoice:
+    """The customer accepts or declines a quote (on its page, or as the staff record it)."""
+    if not quote.is_quote or quote.status != "issued":
+        raise FinanceError(_("Only a finalized quote can be accepted or declined."))
+    if outcome not in ("accepted", "declined"):
+        raise FinanceError(_("Accept or decline the quote."))
+    if quote.converted_to_id or quote.quote_outcome:
+        raise FinanceError(_("This quote was answered already."))
+    org = db.session.get(Organization, org_id)
+    if actor_id is None and quote.due_date is not None and quote.due_date < today_of(org):
+        raise FinanceError(
+            _("This quote expired on %(date)s. Ask for a new one.", date=quote.due_date.isoformat())
+        )
+    by = " ".join(by.split())[:200]
+    if outcome == "accepted" and actor_id is None and not by:
+        raise FinanceError(_("Type your name to accept the quote."), "name")
+    quote.quote_outcome, quote.outcome_at, quote.outcome_by = outcome, utcnow(), by
+    db.session.flush()
+    audit.record(
+        f"finance.quote_{outcome}", org=org_id, actor=actor_id, target=quote,
+        summary=f"{quote.number}: {by}" if by else quote.number or "",
+    )  # fmt: skip
+    events.emit(f"quote.{outcome}", org_id=org_id, id=quote.id, number=quote.number)
+    return quote
+
+
+def convert_quote(org_id: int, actor_id: int | None, quote: Invoice) -> Invoice:
+    """A draft invoice with the quote's customer, currency and lines; the quote points to it."""
+    if not quote.is_quote or quote.status != "issued":
+        raise FinanceError(_("Only a finalized quote can become an invoice."))
+    if quote.converted_to_id:
+        raise FinanceError(_("This quote is an invoice already."))
+    if quote.quote_outcome == "declined":
+        raise FinanceError(_("The customer declined this quote."))
+    settings = settings_of(org_id)
+    invoice = Invoice(
+        org_id=org_id,
+        kind="invoice",
+        company_id=quote.company_id,
+        contact_id=quote.contact_id,
+        company=quote.company,
+        contact=quote.contact,
+        customer_name=quote.customer_name.split("\n")[0],
+        currency=quote.currency,
+        exchange_rate=quote.exchange_rate,
+        prices_include_tax=quote.prices_include_tax,
+        round_per_document=quote.round_per_document,
+        notes=quote.notes,
+        footer=quote.footer or settings.footer,
+        created_by_id=actor_id,
+        lines=[
+            InvoiceLine(
+                org_id=org_id, position=line.position, product_id=line.product_id,
+                description=line.description, quantity=line.quantity, unit=line.unit,
+                unit_price_minor=line.unit_price_minor, discount=line.discount,
+                tax_ids=list(line.tax_ids),
+            )
+            for line in quote.lines
+        ],
+    )  # fmt: skip
+    db.session.add(invoice)
+    apply_totals(invoice, _rates_as_issued(quote))  # the prices the customer accepted
+    invoice.base_total_minor = quote.base_total_minor
+    invoice.search_name = fold(invoice.customer_name)[:300]
+    invoice.refresh_list_keys()
+    db.session.flush()
+    quote.converted_to_id = invoice.id
+    if not quote.quote_outcome:
+        quote.quote_outcome, quote.outcome_at = "accepted", utcnow()
+    audit.record(
+        "finance.quote_invoiced",
+        org=org_id,
+        actor=actor_id,
+        target=quote,
+        summary=quote.number or "",
+    )
+    return invoice

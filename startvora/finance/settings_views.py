@@ -33,6 +33,9 @@ INPUTS = (
     "bic",
     "paper",
     "reminder_days",
+    "quote_pattern",
+    "credit_note_pattern",
+    "quote_valid_days",
 )
 RATE_INPUTS = ("name", "rate")
 

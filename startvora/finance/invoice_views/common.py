@@ -132,4 +132,9 @@ def state_labels() -> dict[str, Any]:
         "void": _("Void"),
         "refund_due": _("Refund due"),
         "settled": _("Settled"),
+        "sent": _("Sent"),
+        "accepted": _("Accepted"),
+        "declined": _("Declined"),
+        "expired": _("Expired"),
+        "invoiced": _("Invoiced"),
     }

@@ -142,6 +142,7 @@ def _page(
     errors: FormErrors,
     checked: list[Any] | None = None,
     status: int = 200,
+    kind: str = "invoice",
 ) -> Any:
     if checked is None:
         _data, _errors, checked = _check(values, lines, final=False)
@@ -161,6 +162,7 @@ def _page(
         currency=values.get("currency") or org_currency,
         org_currency=org_currency,
         currencies=_currencies(values.get("currency") or org_currency),
+        quote=(invoice.kind if invoice else kind) == "quote",
     )
 
 
@@ -196,21 +198,22 @@ def _values_of(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return values, lines or [_blank_line()]
 
 
-def _submit(invoice: Invoice | None) -> Any:
+def _submit(invoice: Invoice | None, kind: str = "invoice") -> Any:
     values, lines = read_form()
     action = request.form.get("action", "save")
     if action == "add_line":
-        return _page(invoice, values, [*lines, _blank_line()][:MAX_FORM_LINES], FormErrors())
+        lines = [*lines, _blank_line()][:MAX_FORM_LINES]
+        return _page(invoice, values, lines, FormErrors(), kind=kind)
     if action.startswith("remove-") and action[7:].isdigit():
         index = int(action[7:])
         kept = [line for i, line in enumerate(lines) if i != index]
-        return _page(invoice, values, kept or [_blank_line()], FormErrors())
+        return _page(invoice, values, kept or [_blank_line()], FormErrors(), kind=kind)
     if action == "refresh":
-        return _page(invoice, values, lines, FormErrors())
+        return _page(invoice, values, lines, FormErrors(), kind=kind)
     data, errors, checked = _check(values, lines, final=True)
     if data is not None:
         try:
-            saved = services.save_draft(g.org.id, current_user.id, data, invoice)
+            saved = services.save_draft(g.org.id, current_user.id, data, invoice, kind)
             if action == "issue":
                 services.issue(g.org.id, current_user.id, saved)
         except services.FinanceError as exc:
@@ -218,18 +221,29 @@ def _submit(invoice: Invoice | None) -> Any:
             errors[exc.field if exc.field in values else FORM_ERROR] = str(exc.message)
         else:
             db.session.commit()
-            message = _("Invoice %(number)s issued.", number=saved.number) if action == "issue" \
-                else _("Draft saved.")  # fmt: skip
+            if action != "issue":
+                message = _("Draft saved.")
+            elif saved.is_quote:
+                message = _("Quote %(number)s is final.", number=saved.number)
+            else:
+                message = _("Invoice %(number)s issued.", number=saved.number)
             return redirect_to(url_for("finance.invoices_show", invoice_id=saved.id), message)
-    return _page(invoice, values, lines, errors, checked, status=422)
+    return _page(invoice, values, lines, errors, checked, status=422, kind=kind)
+
+
+@bp.route("/quotes/new", methods=["GET", "POST"])
+@require("finance:edit")
+def quotes_new() -> Any:
+    """A new draft quote, for a customer given in the address (?company= or ?contact=)."""
+    return invoices_new(kind="quote")
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
 @require("finance:edit")
-def invoices_new() -> Any:
+def invoices_new(kind: str = "invoice") -> Any:
     """A new draft invoice, for a customer given in the address (?company= or ?contact=)."""
     if request.method == "POST":
-        return _submit(None)
+        return _submit(None, kind)
     settings = services.settings_of(g.org.id)
     values: dict[str, Any] = {name: "" for name in HEAD_INPUTS}
     values |= {"currency": g.org.currency, "notes": settings.notes, "footer": settings.footer,
@@ -245,7 +259,7 @@ def invoices_new() -> Any:
             None, get_scoped_or_404(Contact, request.args.get("contact", type=int))
         )
     db.session.rollback()  # settings_of may have added the organization's settings row
-    return _page(None, values, [_blank_line()], FormErrors())
+    return _page(None, values, [_blank_line()], FormErrors(), kind=kind)
 
 
 @bp.route("/invoices/<int:invoice_id>/edit", methods=["GET", "POST"])
@@ -260,7 +274,7 @@ def invoices_edit(invoice_id: int) -> Any:
             "error",
         )
     if request.method == "POST":
-        return _submit(invoice)
+        return _submit(invoice, invoice.kind)
     values, lines = _values_of(invoice)
     return _page(invoice, values, lines, FormErrors())
 

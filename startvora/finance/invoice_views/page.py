@@ -298,3 +298,34 @@ def _credit_page(
         values=values,
         errors=errors,
     )
+
+
+@bp.post("/invoices/<int:invoice_id>/convert")
+@require("finance:edit")
+def invoices_convert(invoice_id: int) -> Any:
+    """Turn a quote into a draft invoice with its lines."""
+    quote = get_scoped_or_404(Invoice, invoice_id)
+    try:
+        invoice = services.convert_quote(g.org.id, current_user.id, quote)
+    except services.FinanceError as exc:
+        return _refused(quote, exc)
+    db.session.commit()
+    return redirect_to(
+        url_for("finance.invoices_edit", invoice_id=invoice.id),
+        _("Draft invoice made from quote %(number)s: check it and issue it.", number=quote.number),
+    )
+
+
+@bp.post("/invoices/<int:invoice_id>/answer")
+@require("finance:edit")
+def invoices_answer(invoice_id: int) -> Any:
+    """Record the customer's answer to a quote (given by phone or email)."""
+    quote = get_scoped_or_404(Invoice, invoice_id)
+    outcome = request.form.get("outcome", "")
+    try:
+        services.answer_quote(g.org.id, quote, outcome, current_user.name, current_user.id)
+    except services.FinanceError as exc:
+        return _refused(quote, exc)
+    db.session.commit()
+    message = _("Marked as accepted.") if outcome == "accepted" else _("Marked as declined.")
+    return redirect_to(url_for("finance.invoices_show", invoice_id=quote.id), message)

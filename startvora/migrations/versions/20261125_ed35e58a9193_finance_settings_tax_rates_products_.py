@@ -1,8 +1,8 @@
-"""finance: settings, tax rates, products, invoices and credit notes, payments, reminders, credit; numbering
+"""finance: settings, tax rates, products, invoices, credit notes and quotes, payments, reminders, credit; numbering
 
-Revision ID: 0bddaaaceefc
+Revision ID: ed35e58a9193
 Revises: 68333e3b7358
-Create Date: 2026-11-25 07:34:43.329997
+Create Date: 2026-11-25 07:50:10.843564
 """
 
 # ruff: noqa: S608  (table names below are constants, never input)
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0bddaaaceefc"
+revision = "ed35e58a9193"
 down_revision = "68333e3b7358"
 branch_labels = None
 depends_on = None
@@ -100,6 +100,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("invoice_pattern", sa.String(length=40), nullable=False),
         sa.Column("credit_note_pattern", sa.String(length=40), nullable=False),
+        sa.Column("quote_pattern", sa.String(length=40), nullable=False),
+        sa.Column("quote_valid_days", sa.Integer(), nullable=False),
         sa.Column("prices_include_tax", sa.Boolean(), nullable=False),
         sa.Column("round_per_document", sa.Boolean(), nullable=False),
         sa.Column("payment_terms_days", sa.Integer(), nullable=False),
@@ -154,6 +156,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("credit_for_id", sa.Integer(), nullable=True),
         sa.Column("credit_reason", sa.String(length=300), nullable=False),
+        sa.Column("quote_outcome", sa.String(length=10), nullable=False),
+        sa.Column("outcome_at", sa.DateTime(), nullable=True),
+        sa.Column("outcome_by", sa.String(length=200), nullable=False),
+        sa.Column("converted_to_id", sa.Integer(), nullable=True),
         sa.Column("company_id", sa.Integer(), nullable=True),
         sa.Column("contact_id", sa.Integer(), nullable=True),
         sa.Column("customer_name", sa.String(length=200), nullable=False),
@@ -189,7 +195,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('invoice', 'credit_note')",
+            "kind IN ('invoice', 'credit_note', 'quote')",
             name=op.f("ck_finance_invoices_ck_finance_invoice_kind"),
         ),
         sa.CheckConstraint(
@@ -207,6 +213,12 @@ def upgrade() -> None:
             ["crm_contacts.id"],
             name=op.f("fk_finance_invoices_contact_id_crm_contacts"),
             ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["converted_to_id"],
+            ["finance_invoices.id"],
+            name=op.f("fk_finance_invoices_converted_to_id_finance_invoices"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
@@ -234,23 +246,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_finance_invoices_contact", ["contact_id"], unique=False)
         batch_op.create_index("ix_finance_invoices_credit_for", ["credit_for_id"], unique=False)
         batch_op.create_index(
-            "ix_finance_invoices_customer", ["org_id", "customer_name", "id"], unique=False
+            "ix_finance_invoices_customer", ["org_id", "customer_name", "id", "kind"], unique=False
         )
         batch_op.create_index(
-            "ix_finance_invoices_list", ["org_id", "sort_date", "id"], unique=False
+            "ix_finance_invoices_list", ["org_id", "sort_date", "id", "kind"], unique=False
         )
         batch_op.create_index(
             "ix_finance_invoices_open", ["org_id", "is_open", "due_date"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_finance_invoices_org_id"), ["org_id"], unique=False)
         batch_op.create_index(
-            "ix_finance_invoices_state", ["org_id", "status", "sort_date", "id"], unique=False
+            "ix_finance_invoices_search", ["id", "org_id", "sort_date", "kind"], unique=False
         )
         batch_op.create_index(
-            "ix_finance_invoices_total", ["org_id", "total_minor", "id"], unique=False
+            "ix_finance_invoices_state",
+            ["org_id", "status", "sort_date", "id", "kind"],
+            unique=False,
         )
         batch_op.create_index(
-            "ix_finance_invoices_search", ["id", "org_id", "sort_date"], unique=False
+            "ix_finance_invoices_total", ["org_id", "total_minor", "id", "kind"], unique=False
         )
 
     op.create_table(
@@ -495,9 +509,9 @@ def downgrade() -> None:
 
     op.drop_table("finance_invoice_lines")
     with op.batch_alter_table("finance_invoices", schema=None) as batch_op:
-        batch_op.drop_index("ix_finance_invoices_search")
         batch_op.drop_index("ix_finance_invoices_total")
         batch_op.drop_index("ix_finance_invoices_state")
+        batch_op.drop_index("ix_finance_invoices_search")
         batch_op.drop_index(batch_op.f("ix_finance_invoices_org_id"))
         batch_op.drop_index("ix_finance_invoices_open")
         batch_op.drop_index("ix_finance_invoices_list")
