@@ -61,7 +61,9 @@ def main() -> None:
 
             with org_context(org.id):
                 _notification_examples(app, org.id, owner.id)
-                public_path, note_id = _finance_examples(app, org.id, owner.id)
+                public_path, note_id, quote_id, quote_path = _finance_examples(
+                    app, org.id, owner.id
+                )
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -99,6 +101,10 @@ def main() -> None:
             "credit-note": f"/o/{slug}/finance/invoices/{note_id}",
             "invoice-public": public_path,
             "invoice-send": f"/o/{slug}/finance/invoices/231/send",
+            "quotes": f"/o/{slug}/finance/quotes",
+            "quote-new": f"/o/{slug}/finance/quotes/new",
+            "quote": f"/o/{slug}/finance/invoices/{quote_id}",
+            "quote-public": quote_path,
             "products": f"/o/{slug}/finance/products",
             "finance-settings": f"/o/{slug}/finance/settings",
             "tax-rates": f"/o/{slug}/finance/tax-rates",
@@ -140,8 +146,8 @@ def main() -> None:
     print(f"screenshots written to {out}/")
 
 
-def _finance_examples(app, org_id: int, user_id: int) -> tuple[str, int]:
-    """A credit note on an earlier invoice, and the customer's link to an unpaid one."""
+def _finance_examples(app, org_id: int, user_id: int) -> tuple[str, int, int, str]:
+    """A credit note on an earlier invoice, the customer's link to an unpaid one, a quote."""
     from startvora.finance import sending, services
     from startvora.finance.models import Invoice
 
@@ -149,10 +155,25 @@ def _finance_examples(app, org_id: int, user_id: int) -> tuple[str, int]:
     note = services.create_credit_note(
         org_id, user_id, paid, {paid.lines[0].id: paid.lines[0].quantity}, "Returned, unused"
     )
+    source = db.session.get(Invoice, 231)
+    offer = Invoice(
+        org_id=org_id, kind="quote", company_id=source.company_id, currency=source.currency,
+        customer_name=source.customer_name, created_by_id=user_id,
+    )  # fmt: skip
+    db.session.add(offer)
+    for line in source.lines:
+        offer.lines.append(
+            type(line)(org_id=org_id, position=line.position, description=line.description,
+                       quantity=line.quantity, unit=line.unit,
+                       unit_price_minor=line.unit_price_minor, tax_ids=list(line.tax_ids))
+        )  # fmt: skip
+    services.apply_totals(offer, {t.id: t for t in services.tax_rates(org_id)})
+    services.issue(org_id, user_id, offer)
     db.session.commit()
     with app.test_request_context():
         token = sending.public_token(db.session.get(Invoice, 231))
-    return f"/p/invoices/{token}", note.id
+        quote_token = sending.public_token(offer)
+    return f"/p/invoices/{token}", note.id, offer.id, f"/p/invoices/{quote_token}"
 
 
 def _notification_examples(app, org_id: int, user_id: int) -> None:
