@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -113,8 +114,15 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         Index("ix_finance_invoices_customer", "org_id", "customer_name", "id", "kind"),
         # Covers what a search checks and sorts on for each id the search index gives.
         Index("ix_finance_invoices_search", "id", "org_id", "sort_date", "kind"),
-        Index("ix_finance_invoices_company", "company_id"),
-        Index("ix_finance_invoices_contact", "contact_id"),
+        # Partial: most invoices name a company and no contact (or the other way round); the
+        # NULLs would make the planner think a customer has half the invoices.
+        Index(
+            "ix_finance_invoices_company", "company_id", sqlite_where=text("company_id IS NOT NULL")
+        ),
+        Index(
+            "ix_finance_invoices_contact", "contact_id", sqlite_where=text("contact_id IS NOT NULL")
+        ),
+        Index("ix_finance_invoices_kind", "org_id", "kind"),  # counts of a list
         CheckConstraint("status IN ('draft', 'issued', 'void')", name="ck_finance_invoice_status"),
         CheckConstraint(
             "kind IN ('invoice', 'credit_note', 'quote')", name="ck_finance_invoice_kind"

@@ -42,7 +42,7 @@ def invoice_list_spec(quotes: bool = False) -> listview.ListSpec:
         return stmt.where(states[value]) if value in states else stmt
 
     def query() -> Any:
-        return _query().where(Invoice.kind != "quote")
+        return _query().where(Invoice.kind.in_(("invoice", "credit_note")))
 
     return listview.ListSpec(
         name="invoices",

@@ -1,8 +1,8 @@
 """finance: settings, tax rates, products, invoices, credit notes and quotes, payments, reminders, credit; numbering
 
-Revision ID: ed35e58a9193
+Revision ID: b39e000682b8
 Revises: 68333e3b7358
-Create Date: 2026-11-25 07:50:10.843564
+Create Date: 2026-11-25 08:03:46.262966
 """
 
 # ruff: noqa: S608  (table names below are constants, never input)
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "ed35e58a9193"
+revision = "b39e000682b8"
 down_revision = "68333e3b7358"
 branch_labels = None
 depends_on = None
@@ -242,12 +242,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "number", name="uq_finance_invoices_number"),
     )
     with op.batch_alter_table("finance_invoices", schema=None) as batch_op:
-        batch_op.create_index("ix_finance_invoices_company", ["company_id"], unique=False)
-        batch_op.create_index("ix_finance_invoices_contact", ["contact_id"], unique=False)
+        batch_op.create_index(
+            "ix_finance_invoices_company",
+            ["company_id"],
+            unique=False,
+            sqlite_where=sa.text("company_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_finance_invoices_contact",
+            ["contact_id"],
+            unique=False,
+            sqlite_where=sa.text("contact_id IS NOT NULL"),
+        )
         batch_op.create_index("ix_finance_invoices_credit_for", ["credit_for_id"], unique=False)
         batch_op.create_index(
             "ix_finance_invoices_customer", ["org_id", "customer_name", "id", "kind"], unique=False
         )
+        batch_op.create_index("ix_finance_invoices_kind", ["org_id", "kind"], unique=False)
         batch_op.create_index(
             "ix_finance_invoices_list", ["org_id", "sort_date", "id", "kind"], unique=False
         )
@@ -515,10 +526,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_finance_invoices_org_id"))
         batch_op.drop_index("ix_finance_invoices_open")
         batch_op.drop_index("ix_finance_invoices_list")
+        batch_op.drop_index("ix_finance_invoices_kind")
         batch_op.drop_index("ix_finance_invoices_customer")
         batch_op.drop_index("ix_finance_invoices_credit_for")
-        batch_op.drop_index("ix_finance_invoices_contact")
-        batch_op.drop_index("ix_finance_invoices_company")
+        batch_op.drop_index(
+            "ix_finance_invoices_contact", sqlite_where=sa.text("contact_id IS NOT NULL")
+        )
+        batch_op.drop_index(
+            "ix_finance_invoices_company", sqlite_where=sa.text("company_id IS NOT NULL")
+        )
 
     op.drop_table("finance_invoices")
     with op.batch_alter_table("finance_tax_rates", schema=None) as batch_op:
