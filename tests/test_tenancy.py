@@ -106,6 +106,15 @@ FACTORIES = {
     fin.InvoiceLine: lambda org, owner: None,
     fin.InvoiceTax: lambda org, owner: None,
     fin.Payment: lambda org, owner: None,
+    fin.RecurringInvoice: lambda org, owner: _add(
+        fin.RecurringInvoice(
+            org_id=org.id,
+            currency="USD",
+            start_date=dt.date(2030, 1, 1),
+            frequency="monthly",
+            source_invoice_id=_first_invoice(org),
+        )
+    ),
     fin.InvoiceReminder: lambda org, owner: _add(
         fin.InvoiceReminder(org_id=org.id, invoice_id=_first_invoice(org), days=7)
     ),

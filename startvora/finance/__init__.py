@@ -37,7 +37,7 @@ def register(app: Flask) -> None:
             add_nav(
                 app, NavItem(key, label, endpoint, icon, "finance:view", order=order, match=match)
             )
-    from startvora.finance import demo, notifications, reminders  # noqa: F401 (its periodic job)
+    from startvora.finance import demo, notifications, recurring, reminders  # noqa: F401 (jobs)
 
     notifications.register(app)
     from startvora.crm.activities import add_timeline_source

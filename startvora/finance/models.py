@@ -354,3 +354,50 @@ def snapshot(obj: Any) -> dict[str, Any]:
 
 
 fts.attach(Invoice)  # numbers and customers found by any part, from an index
+
+
+FREQUENCIES = ("weekly", "monthly", "quarterly", "yearly")
+
+
+class RecurringInvoice(TenantMixin, TimestampMixin, db.Model):
+    """An invoice made again on a schedule from a model: customer, currency and lines."""
+
+    __tablename__ = "finance_recurring_invoices"
+    __table_args__ = (
+        Index("ix_finance_recurring_due", "active", "next_date"),
+        CheckConstraint(
+            "frequency IN ('weekly', 'monthly', 'quarterly', 'yearly')",
+            name="ck_finance_recurring_frequency",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_invoices.id", ondelete="SET NULL")
+    )
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_companies.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="CASCADE")
+    )
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    prices_include_tax: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    footer: Mapped[str] = mapped_column(Text, default="")
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    frequency: Mapped[str] = mapped_column(String(10), default="monthly")
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    next_date: Mapped[dt.date | None] = mapped_column(Date)  # None once finished
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    max_count: Mapped[int | None] = mapped_column()
+    issued_count: Mapped[int] = mapped_column(default=0)
+    auto_send: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    last_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_invoices.id", ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("auth_users.id", ondelete="SET NULL")
+    )
