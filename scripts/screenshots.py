@@ -105,6 +105,8 @@ def main() -> None:
             "quote-new": f"/o/{slug}/finance/quotes/new",
             "quote": f"/o/{slug}/finance/invoices/{quote_id}",
             "quote-public": quote_path,
+            "invoice-repeat": f"/o/{slug}/finance/invoices/231/repeat",
+            "recurring": f"/o/{slug}/finance/recurring",
             "products": f"/o/{slug}/finance/products",
             "finance-settings": f"/o/{slug}/finance/settings",
             "tax-rates": f"/o/{slug}/finance/tax-rates",
@@ -169,6 +171,12 @@ def _finance_examples(app, org_id: int, user_id: int) -> tuple[str, int, int, st
         )  # fmt: skip
     services.apply_totals(offer, {t.id: t for t in services.tax_rates(org_id)})
     services.issue(org_id, user_id, offer)
+    from startvora.finance import recurring
+    from startvora.orgs.models import Organization
+
+    today = services.today_of(db.session.get(Organization, org_id))
+    monthly = db.session.get(Invoice, 230)
+    recurring.make_recurring(org_id, user_id, monthly, "monthly", today, None, 12, True)
     db.session.commit()
     with app.test_request_context():
         token = sending.public_token(db.session.get(Invoice, 231))
