@@ -664,3 +664,47 @@ def convert_quote(org_id: int, actor_id: int | None, quote: Invoice) -> Invoice:
         summary=quote.number or "",
     )
     return invoice
+
+
+def apply_credit(org_id: int, actor_id: int | None, invoice: Invoice) -> Payment:
+    """Pay an invoice (in part) from the customer's credit in its currency."""
+    if invoice.kind != "invoice" or invoice.status != "issued" or not invoice.balance_minor:
+        raise FinanceError(_("Nothing is due on this invoice."))
+    available = credit_balance(org_id, invoice.company_id, invoice.contact_id, invoice.currency)
+    if available <= 0:
+        raise FinanceError(
+            _("This customer has no credit in %(currency)s.", currency=invoice.currency)
+        )
+    amount = min(available, invoice.balance_minor)
+    payment = Payment(
+        org_id=org_id,
+        invoice=invoice,
+        paid_on=today_of(db.session.get(Organization, org_id)),
+        amount_minor=amount,
+        currency=invoice.currency,
+        method="credit",
+        reference=_("Customer credit"),
+        recorded_by_id=actor_id,
+    )
+    db.session.add(payment)
+    invoice.paid_minor += amount
+    invoice.refresh_list_keys()
+    db.session.add(
+        CustomerCredit(
+            org_id=org_id,
+            company_id=invoice.company_id,
+            contact_id=None if invoice.company_id else invoice.contact_id,
+            currency=invoice.currency,
+            amount_minor=-amount,
+            used_on_invoice_id=invoice.id,
+            note=_("Used on %(number)s", number=invoice.number),
+        )
+    )
+    db.session.flush()
+    audit.record(
+        "finance.credit_applied", org=org_id, actor=actor_id, target=invoice, summary=str(amount)
+    )
+    if invoice.balance_minor == 0:
+        invoice.paid_at = utcnow()
+        events.emit("invoice.paid", org_id=org_id, id=invoice.id, number=invoice.number)
+    return payment

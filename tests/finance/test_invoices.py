@@ -338,3 +338,40 @@ def test_the_customers_timeline_shows_invoices_and_payments(client, shop, login)
     assert page.count("Invoice INV-") == 1
     other = client.get(f"/o/acme/crm/contacts/{shop.contact.id}").get_data(as_text=True)
     assert number not in other
+
+
+def test_credit_from_an_overpayment_pays_the_next_invoice(client, shop, login, csrf_token):
+    import datetime as dt
+
+    from startvora.finance import services
+    from startvora.finance.schemas import PaymentIn
+
+    with org_context(shop.org_a.id):
+        first = factories.make_invoice(shop.org_a, customer=shop.company, issue=True)  # 200.00
+        over = PaymentIn.model_validate(
+            {"paid_on": dt.date(2026, 5, 1), "amount": "250", "overpayment": "credit"},
+            context={"currency": "EUR"},
+        )
+        services.record_payment(shop.org_a.id, None, first, over)
+        second = factories.make_invoice(shop.org_a, customer=shop.company, issue=True)
+        third = factories.make_invoice(shop.org_a, customer=shop.company, issue=True)
+        _db.session.commit()
+        ids = (second.id, third.id)
+    login(shop.carol)
+    token = csrf_token()
+    page = client.get(f"{BASE}/invoices/{ids[0]}").get_data(as_text=True)
+    assert "€50.00 of credit" in page and "Use it on this invoice" in page
+    assert (
+        client.post(
+            f"{BASE}/invoices/{ids[0]}/apply-credit", data={"csrf_token": token}
+        ).status_code
+        == 303
+    )
+    with org_context(shop.org_a.id):
+        paid = _db.session.get(Invoice, ids[0])
+        assert (paid.paid_minor, paid.balance_minor) == (5000, 15000)
+        assert paid.payments[-1].method == "credit"
+        assert services.credit_balance(shop.org_a.id, shop.company.id, None, "EUR") == 0
+    refused = client.post(f"{BASE}/invoices/{ids[1]}/apply-credit", data={"csrf_token": token})
+    assert refused.status_code == 303  # nothing left: refused with a message
+    assert "no credit" in client.get(f"{BASE}/invoices/{ids[1]}").get_data(as_text=True)

@@ -329,3 +329,25 @@ def invoices_answer(invoice_id: int) -> Any:
     db.session.commit()
     message = _("Marked as accepted.") if outcome == "accepted" else _("Marked as declined.")
     return redirect_to(url_for("finance.invoices_show", invoice_id=quote.id), message)
+
+
+@bp.post("/invoices/<int:invoice_id>/apply-credit")
+@require("finance:edit")
+def invoices_apply_credit(invoice_id: int) -> Any:
+    """Pay the invoice from the customer's credit (earlier overpayments)."""
+    invoice = get_scoped_or_404(Invoice, invoice_id)
+    try:
+        payment = services.apply_credit(g.org.id, current_user.id, invoice)
+    except services.FinanceError as exc:
+        return _refused(invoice, exc)
+    db.session.commit()
+    return redirect_to(
+        url_for("finance.invoices_show", invoice_id=invoice.id),
+        _("%(amount)s of credit used.", amount=money_text(payment.amount_minor, invoice.currency)),
+    )
+
+
+def money_text(minor: int, currency: str) -> str:
+    from startvora.core.i18n import money_filter
+
+    return money_filter(minor, currency)
