@@ -413,17 +413,8 @@ def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: Pa
     invoice.refresh_list_keys()
     db.session.flush()
     if extra > 0:
-        db.session.add(
-            CustomerCredit(
-                org_id=org_id,
-                company_id=invoice.company_id,
-                contact_id=None if invoice.company_id else invoice.contact_id,
-                currency=invoice.currency,
-                amount_minor=extra,
-                source_payment_id=payment.id,
-                note=_("Overpayment of %(number)s", number=invoice.number),
-            )
-        )
+        note = _("Overpayment of %(number)s", number=invoice.number)
+        _add_credit(invoice, extra, note, source_payment_id=payment.id)
     audit.record(
         "finance.payment_recorded",
         org=org_id,
@@ -437,6 +428,21 @@ def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: Pa
         events.emit("invoice.paid", org_id=org_id, id=invoice.id, number=invoice.number)
     db.session.flush()
     return payment
+
+
+def _add_credit(invoice: Invoice, amount: int, note: str, **links: int | None) -> None:
+    """A line of the invoice's customer's credit: + received (an overpayment), - used."""
+    db.session.add(
+        CustomerCredit(
+            org_id=invoice.org_id,
+            company_id=invoice.company_id,
+            contact_id=None if invoice.company_id else invoice.contact_id,
+            currency=invoice.currency,
+            amount_minor=amount,
+            note=note,
+            **links,
+        )
+    )
 
 
 def credit_balance(
@@ -689,17 +695,8 @@ def apply_credit(org_id: int, actor_id: int | None, invoice: Invoice) -> Payment
     db.session.add(payment)
     invoice.paid_minor += amount
     invoice.refresh_list_keys()
-    db.session.add(
-        CustomerCredit(
-            org_id=org_id,
-            company_id=invoice.company_id,
-            contact_id=None if invoice.company_id else invoice.contact_id,
-            currency=invoice.currency,
-            amount_minor=-amount,
-            used_on_invoice_id=invoice.id,
-            note=_("Used on %(number)s", number=invoice.number),
-        )
-    )
+    note = _("Used on %(number)s", number=invoice.number)
+    _add_credit(invoice, -amount, note, used_on_invoice_id=invoice.id)
     db.session.flush()
     audit.record(
         "finance.credit_applied", org=org_id, actor=actor_id, target=invoice, summary=str(amount)
