@@ -76,7 +76,7 @@ def build_invoice(line_count: int, paper: str) -> tuple[int, int]:
     org.logo_key = f"org-{org.id}/logo-bench.png"
     storage().put(org.logo_key, make_logo(), "image/png")
     with org_context(org.id):
-        settings = services.settings_of(org.id)
+        settings = services.settings_to_change(org.id)
         settings.paper = paper
         settings.bank_name = "Hamburger Sparkasse"
         settings.iban = "DE89 3704 0044 0532 0130 00"

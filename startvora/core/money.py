@@ -8,6 +8,7 @@ from typing import Any
 from babel.numbers import (
     NumberFormatError,
     format_currency,
+    format_decimal,
     get_currency_precision,
     list_currencies,
     parse_decimal,
@@ -34,6 +35,24 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
     if not value.is_finite():
         raise ValueError(f"not an amount: {amount!r}")
     return round_half_up(value.scaleb(exponent(currency)))
+
+
+def typed_number(value: Decimal | int, locale: str) -> str:
+    """A number as someone types it in a locale, every decimal kept and no grouping ("7,7"):
+    what parse_amount reads back to the same value."""
+    return format_decimal(
+        Decimal(value).normalize(), locale=locale, decimal_quantization=False,
+        group_separator=False,
+    )  # fmt: skip
+
+
+def typed_amount(minor: int, currency: str, locale: str) -> str:
+    """An amount as typed in a locale with the currency's decimals ("1250,50")."""
+    digits = exponent(currency)
+    pattern = "0" + ("." + "0" * digits if digits else "")
+    return format_decimal(
+        from_minor(minor, currency), pattern, locale=locale, group_separator=False
+    )
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

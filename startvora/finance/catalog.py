@@ -170,7 +170,7 @@ def settings_values(settings: FinanceSettings) -> dict[str, Any]:
 
 def save_settings(org_id: int, actor_id: int | None, data: FinanceSettingsIn) -> list[str]:
     """Store the finance settings; the names of the fields that changed (audited)."""
-    settings = services.settings_of(org_id)
+    settings = services.settings_to_change(org_id)
     new = data.model_dump(exclude={"rounding"})
     new["round_per_document"] = data.rounding == "document"
     changed = [name for name in SETTINGS_FIELDS if getattr(settings, name) != new[name]]

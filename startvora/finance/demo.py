@@ -51,7 +51,7 @@ def run(org: Any, owner: Any, size: str, rng: random.Random) -> dict[str, int]:
     today = now.date()
     currency = org.currency
     with org_context(org.id):
-        settings = services.settings_of(org.id)  # an organization loaded twice has them already
+        settings = services.settings_to_change(org.id)  # loaded twice: there already
         settings.iban, settings.bank_name = _iban(currency), "Demo Bank"
         rates = []
         for name, rate in RATES.get(currency, [("Sales tax", "8.25")]):

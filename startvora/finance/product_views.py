@@ -8,7 +8,6 @@ from itertools import zip_longest
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from babel.numbers import format_decimal
 from flask import Response, g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -42,11 +41,7 @@ def _locale() -> str:
 
 def typed(minor: int, currency: str) -> str:
     """An amount as someone would type it in the organization's number format: 1250,50."""
-    digits = money.exponent(currency)
-    pattern = "0" + ("." + "0" * digits if digits else "")
-    return format_decimal(
-        money.from_minor(minor, currency), pattern, locale=_locale(), group_separator=False
-    )
+    return money.typed_amount(minor, currency, _locale())
 
 
 # -- the list -----------------------------------------------------------------------------------

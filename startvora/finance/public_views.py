@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, g, render_template
+from flask import Response, abort, render_template
 from flask_babel import gettext as _
 
 from startvora.core.tenancy import org_context
 from startvora.extensions import db
 from startvora.finance import sending, services
 from startvora.finance.blueprints import public_bp
+from startvora.finance.invoice_views.common import customer_state_labels
 from startvora.finance.models import Invoice
 from startvora.orgs.models import Organization
 
@@ -36,7 +37,6 @@ def invoice(token: str) -> Any:
     found = sending.read_token(token)
     with org_context(found[0] if found else 0):
         org, inv = _invoice(token)
-        g.public_org = org
         if sending.mark_viewed(inv):
             db.session.commit()
         body = render_template(
@@ -45,9 +45,9 @@ def invoice(token: str) -> Any:
             org=org,
             settings=services.settings_of(org.id),
             state=inv.state(services.today_of(org)),
+            labels=customer_state_labels(),
             token=token,
         )
-        db.session.rollback()
     response = Response(body)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the link is the key: never leak it
@@ -62,7 +62,6 @@ def invoice_pdf(token: str) -> Any:
     with org_context(found[0] if found else 0):
         org, inv = _invoice(token)
         body = pdf.invoice_pdf(inv, org, services.settings_of(org.id))
-        db.session.rollback()
     return Response(
         body,
         mimetype="application/pdf",

@@ -48,12 +48,31 @@ def today_of(org: Organization) -> dt.date:
     return dt.datetime.now(ZoneInfo(org.timezone)).date()
 
 
-def settings_of(org_id: int) -> FinanceSettings:
-    found = db.session.execute(
+def _saved_settings(org_id: int) -> FinanceSettings | None:
+    return db.session.execute(
         db.select(FinanceSettings).where(FinanceSettings.org_id == org_id)
     ).scalar_one_or_none()
+
+
+def settings_of(org_id: int) -> FinanceSettings:
+    """The organization's finance settings to read: saved ones, or the defaults (not saved,
+    so that reading a page never writes)."""
+    found = _saved_settings(org_id)
+    if found is not None:
+        return found
+    defaults = {
+        c.key: c.default.arg if c.default.is_scalar else c.default.arg(None)
+        for c in FinanceSettings.__table__.columns
+        if c.default is not None
+    }
+    return FinanceSettings(**{**defaults, "org_id": org_id})
+
+
+def settings_to_change(org_id: int) -> FinanceSettings:
+    """The organization's finance settings row, added with the defaults when there is none."""
+    found = _saved_settings(org_id)
     if found is None:
-        found = FinanceSettings(org_id=org_id)
+        found = settings_of(org_id)
         db.session.add(found)
         db.session.flush()
     return found

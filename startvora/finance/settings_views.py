@@ -6,12 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_decimal
 from flask import g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from startvora.core import numbering
+from startvora.core import money, numbering
 from startvora.core.forms import FORM_ERROR, FormErrors, form_data, parse
 from startvora.core.htmx import is_htmx, redirect_to, render
 from startvora.core.permissions import require
@@ -139,7 +138,7 @@ def _save_rate(rate: TaxRate | None) -> Any:
 
 def _rate_text(rate: Decimal) -> str:
     """A rate as typed in the organization's number format, every decimal kept: 7,7."""
-    return format_decimal(rate, "0.####", locale=_locale(), group_separator=False)
+    return money.typed_number(rate, _locale())
 
 
 def _percent(rate: Decimal) -> str:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from startvora.core import money
 from startvora.core.money import exponent, format_money, from_minor, to_minor
 
 
@@ -43,3 +44,13 @@ def test_format_for_locale():
     assert format_money(123456, "USD", "en_US") == "$1,234.56"
     assert format_money(123456, "EUR", "de_DE") == "1.234,56\xa0€"
     assert format_money(1234, "JPY", "ja_JP") == "￥1,234"
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "fr", "de_CH"])
+@pytest.mark.parametrize(
+    ("minor", "currency"), [(1250, "KWD"), (125050, "EUR"), (1250, "JPY"), (5, "EUR")]
+)
+def test_a_prefilled_amount_reads_back_as_itself(locale, minor, currency):
+    typed = money.typed_amount(minor, currency, locale)
+    assert money.parse_amount(typed, locale) == money.from_minor(minor, currency)
+    assert money.parse_amount(money.typed_number(Decimal("7.7"), locale), locale) == Decimal("7.7")

@@ -35,7 +35,7 @@ def acme(people):
     org.currency, org.legal_name, org.tax_id = "EUR", "Acme Trading GmbH", "DE123456789"
     org.address = "Hafenstraße 12\n20457 Hamburg"
     with org_context(org.id):
-        settings = services.settings_of(org.id)
+        settings = services.settings_to_change(org.id)
         settings.bank_name, settings.bic = "Sparkasse", "COBADEFFXXX"
         settings.iban = "DE89 3704 0044 0532 0130 00"  # as typed, with spaces
         people.settings = settings

@@ -32,7 +32,7 @@ def test_reminders_follow_the_schedule_once_each(mail_app):
         today = services.today_of(org)
         with org_context(org.id):
             customer = factories.make_company(org, name="Globex", email="ap@globex.test")
-            services.settings_of(org.id).reminder_days = [-3, 7]
+            services.settings_to_change(org.id).reminder_days = [-3, 7]
             soon = _issued(org, customer, today + dt.timedelta(days=3))  # step -3 is today
             late = _issued(org, customer, today - dt.timedelta(days=9))  # step 7 was 2 days ago
             old = _issued(org, customer, today - dt.timedelta(days=40))  # long past: skipped

@@ -8,6 +8,7 @@ from typing import Any
 from flask import g
 from flask_babel import gettext as _
 
+from startvora.core import money
 from startvora.core.db import fold
 from startvora.crm.models import Company, Contact, person_name
 from startvora.extensions import db
@@ -21,6 +22,16 @@ def number_context(currency: str | None = None) -> dict[str, str]:
     """The validation context of amounts typed on this organization's pages."""
     org = g.org
     return {"currency": currency or org.currency, "locale": org.number_locale or org.locale}
+
+
+def typed_amount(minor: int, currency: str) -> str:
+    """An amount prefilled in a form, the organization's way ("1250,50" in German)."""
+    return money.typed_amount(minor, currency, number_context()["locale"])
+
+
+def typed_number(value: Any) -> str:
+    """A quantity, a percentage or a rate prefilled in a form, the organization's way."""
+    return money.typed_number(value, number_context()["locale"])
 
 
 def customer_label(company: Company | None, contact: Contact | None) -> str:
@@ -137,4 +148,14 @@ def state_labels() -> dict[str, Any]:
         "declined": _("Declined"),
         "expired": _("Expired"),
         "invoiced": _("Invoiced"),
+    }
+
+
+def customer_state_labels() -> dict[str, Any]:
+    """The states as the customer reads them on a signed page (their side of the document)."""
+    return {
+        **state_labels(),
+        "issued": _("Unpaid"),
+        "sent": _("Open"),
+        "invoiced": _("Accepted"),
     }

@@ -12,7 +12,6 @@ from flask import g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from startvora.core import money
 from startvora.core.forms import FORM_ERROR, FormErrors, parse
 from startvora.core.htmx import redirect_to, render
 from startvora.core.permissions import require
@@ -129,8 +128,8 @@ def _fill_from_product(
     if not line["unit"]:
         raw["unit"] = line["unit"] = product.unit
     if not line["unit_price"] and currency in (product.prices or {}):
-        price = money.from_minor(product.prices[currency], currency)
-        raw["unit_price"] = line["unit_price"] = format(price, "f")
+        price = common.typed_amount(product.prices[currency], currency)
+        raw["unit_price"] = line["unit_price"] = price
     if not line["tax_ids"] and product.tax_ids:
         raw["tax_ids"] = line["tax_ids"] = [str(t) for t in product.tax_ids]
 
@@ -176,7 +175,9 @@ def _values_of(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     values = {
         "customer": common.customer_label(invoice.company, invoice.contact),
         "currency": invoice.currency,
-        "exchange_rate": format(invoice.exchange_rate, "f") if invoice.exchange_rate != 1 else "",
+        "exchange_rate": common.typed_number(invoice.exchange_rate)
+        if invoice.exchange_rate != 1
+        else "",
         "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else "",
         "due_date": invoice.due_date.isoformat() if invoice.due_date else "",
         "notes": invoice.notes,
@@ -187,10 +188,10 @@ def _values_of(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         {
             "product": "",
             "description": line.description,
-            "quantity": format(line.quantity, "f"),
+            "quantity": common.typed_number(line.quantity),
             "unit": line.unit,
-            "unit_price": format(money.from_minor(line.unit_price_minor, invoice.currency), "f"),
-            "discount": format(line.discount, "f") if line.discount else "",
+            "unit_price": common.typed_amount(line.unit_price_minor, invoice.currency),
+            "discount": common.typed_number(line.discount) if line.discount else "",
             "tax_ids": [str(t) for t in line.tax_ids],
         }
         for line in invoice.lines
@@ -235,13 +236,17 @@ def _submit(invoice: Invoice | None, kind: str = "invoice") -> Any:
 @require("finance:edit")
 def quotes_new() -> Any:
     """A new draft quote, for a customer given in the address (?company= or ?contact=)."""
-    return invoices_new(kind="quote")
+    return _new("quote")
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
 @require("finance:edit")
-def invoices_new(kind: str = "invoice") -> Any:
+def invoices_new() -> Any:
     """A new draft invoice, for a customer given in the address (?company= or ?contact=)."""
+    return _new("invoice")
+
+
+def _new(kind: str) -> Any:
     if request.method == "POST":
         return _submit(None, kind)
     settings = services.settings_of(g.org.id)
@@ -258,7 +263,6 @@ def invoices_new(kind: str = "invoice") -> Any:
         values["customer"] = common.customer_label(
             None, get_scoped_or_404(Contact, request.args.get("contact", type=int))
         )
-    db.session.rollback()  # settings_of may have added the organization's settings row
     return _page(None, values, [_blank_line()], FormErrors(), kind=kind)
 
 

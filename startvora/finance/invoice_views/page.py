@@ -12,14 +12,20 @@ from flask_login import current_user
 from startvora.core import money
 from startvora.core.forms import FORM_ERROR, FormErrors, parse
 from startvora.core.htmx import redirect_to, render
+from startvora.core.i18n import money_filter
 from startvora.core.permissions import require
 from startvora.core.tenancy import get_scoped_or_404
 from startvora.extensions import db
-from startvora.finance import services
+from startvora.finance import sending, services
 from startvora.finance.blueprints import bp
-from startvora.finance.invoice_views.common import number_context, state_labels
+from startvora.finance.invoice_views.common import (
+    number_context,
+    state_labels,
+    typed_amount,
+    typed_number,
+)
 from startvora.finance.models import PAYMENT_METHODS, Invoice
-from startvora.finance.schemas import PaymentIn
+from startvora.finance.schemas import PaymentIn, SendIn
 
 
 def method_labels() -> dict[str, str]:
@@ -136,9 +142,11 @@ def invoices_pay(invoice_id: int) -> Any:
         nothing = _("Nothing is due.") if invoice.status == "issued" else _("Issue it first.")
         return _refused(invoice, services.FinanceError(nothing))
     if request.method == "GET":
-        balance = money.from_minor(invoice.balance_minor, invoice.currency)
-        values = {"paid_on": services.today_of(g.org).isoformat(), "amount": format(balance, "f"),
-                  "method": "bank_transfer"}  # fmt: skip
+        values = {
+            "paid_on": services.today_of(g.org).isoformat(),
+            "amount": typed_amount(invoice.balance_minor, invoice.currency),
+            "method": "bank_transfer",
+        }
         return _payment_page(invoice, values, FormErrors())
     values = {name: request.form.get(name, "") for name in fields}
     errors = FormErrors()
@@ -184,7 +192,6 @@ def invoices_pdf(invoice_id: int) -> Any:
 
     invoice = get_scoped_or_404(Invoice, invoice_id)
     body = pdf.invoice_pdf(invoice, g.org, services.settings_of(g.org.id))
-    db.session.rollback()  # settings_of may have added the settings row: nothing to keep
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number or f"draft-{invoice.id}")
     disposition = "inline" if request.args.get("view") else "attachment"
     return Response(
@@ -201,10 +208,6 @@ def invoices_pdf(invoice_id: int) -> Any:
 @require("finance:edit")
 def invoices_send(invoice_id: int) -> Any:
     """Email the invoice with its PDF and the link to its public page."""
-    from startvora.core.i18n import money_filter
-    from startvora.finance import sending
-    from startvora.finance.schemas import SendIn
-
     invoice = get_scoped_or_404(Invoice, invoice_id)
     if request.method == "GET":
         subject, message = sending.default_message(g.org, invoice, money_filter)
@@ -232,8 +235,6 @@ def invoices_send(invoice_id: int) -> Any:
 def _send_page(
     invoice: Invoice, values: dict[str, Any], errors: FormErrors, status: int = 200
 ) -> Any:
-    from startvora.finance import sending
-
     return render(
         "finance/invoices/send.html",
         block="send_form",
@@ -255,7 +256,7 @@ def invoices_credit(invoice_id: int) -> Any:
     done = services.credited_quantities(invoice)
     left = {line.id: line.quantity - done.get(line.id, Decimal(0)) for line in invoice.lines}
     if request.method == "GET":
-        values = {f"q-{i}": format(q.normalize(), "f") for i, q in left.items()}
+        values = {f"q-{i}": typed_number(q) for i, q in left.items()}
         return _credit_page(invoice, left, values, FormErrors())
     values = {f"q-{line.id}": request.form.get(f"q-{line.id}", "") for line in invoice.lines}
     values["reason"] = request.form.get("reason", "")
@@ -343,11 +344,8 @@ def invoices_apply_credit(invoice_id: int) -> Any:
     db.session.commit()
     return redirect_to(
         url_for("finance.invoices_show", invoice_id=invoice.id),
-        _("%(amount)s of credit used.", amount=money_text(payment.amount_minor, invoice.currency)),
+        _(
+            "%(amount)s of credit used.",
+            amount=money_filter(payment.amount_minor, invoice.currency),
+        ),
     )
-
-
-def money_text(minor: int, currency: str) -> str:
-    from startvora.core.i18n import money_filter
-
-    return money_filter(minor, currency)
