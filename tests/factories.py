@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from functools import cache
 from typing import Any
@@ -270,3 +271,28 @@ def make_invoice(
     if issue:
         services.issue(org.id, None, invoice)
     return invoice
+
+
+def make_expense(
+    org: Organization, approve: bool = False, currency: str | None = None, **fields: Any
+) -> Any:
+    """An expense (or, with kind="bill", a vendor bill) through the services; amounts typed in
+    major units ("42.50"). approve=True also approves it."""
+    from startvora.finance import expenses
+    from startvora.finance.schemas import ExpenseIn
+
+    data = ExpenseIn.model_validate(
+        {
+            "spent_on": dt.date(2026, 3, 10).isoformat(),
+            "category": "Travel",
+            "vendor_name": "Rail Co",
+            "amount": "42.50",
+            "currency": currency or org.currency,
+            **fields,
+        },
+        context={"currency": currency or org.currency, "locale": "en"},
+    )
+    expense = expenses.save_expense(org.id, None, data)
+    if approve:
+        expenses.approve(org.id, None, expense)
+    return expense

@@ -21,6 +21,8 @@ from startvora.core.tenancy import TenancyError, TenantMixin, org_context, syste
 from startvora.crm import models as crm
 from startvora.extensions import db as _db
 from startvora.finance import models as fin
+from startvora.finance.expense_models import Expense, RecurringExpense
+from startvora.finance.ledger import PeriodTotal
 from startvora.orgs.models import Invitation
 from tests import factories
 
@@ -119,6 +121,22 @@ FACTORIES = {
         fin.InvoiceReminder(org_id=org.id, invoice_id=_first_invoice(org), days=7)
     ),
     fin.CustomerCredit: lambda org, owner: None,
+    fin.TaxExemption: lambda org, owner: _add(
+        fin.TaxExemption(org_id=org.id, company_id=factories.make_company(org).id, reason="Export")
+    ),
+    Expense: lambda org, owner: factories.make_expense(org, approve=True),
+    RecurringExpense: lambda org, owner: _add(
+        RecurringExpense(
+            org_id=org.id,
+            category="Rent",
+            currency=org.currency,
+            amount_minor=100000,
+            frequency="monthly",
+            start_date=dt.date(2026, 1, 1),
+            next_date=dt.date(2026, 1, 1),
+        )
+    ),
+    PeriodTotal: lambda org, owner: None,
     crm.Company: lambda org, owner: factories.make_company(org),
     crm.Contact: lambda org, owner: factories.make_contact(org),
     crm.Lead: lambda org, owner: factories.make_lead(org),

@@ -251,11 +251,15 @@ def _save(
     strict: bool,
 ) -> StoredFile:
     thumb = None
-    if content_type in IMAGE_TYPES:
+    if content_type in IMAGE_TYPES or content_type == "application/pdf":
         try:
-            thumb = make_thumbnail(data, name)
+            if content_type == "application/pdf":
+                thumb = make_pdf_thumbnail(data, name)
+            else:
+                thumb = make_thumbnail(data, name)
         except UploadError:
-            if strict:
+            # A PDF that pdfium cannot draw is kept all the same, with no preview.
+            if strict and content_type != "application/pdf":
                 raise
             log.warning("no thumbnail for %s", name)
     token = secrets.token_hex(16)
@@ -322,6 +326,35 @@ def make_thumbnail(data: bytes, name: str = "") -> tuple[bytes, str, int, int]:
         log.info("unreadable image %s: %r", name, exc)
         raise UploadError(_l("%(name)s is damaged or not a readable image.", name=name)) from exc
     return out.getvalue(), ext, width, height
+
+
+def make_pdf_thumbnail(data: bytes, name: str = "") -> tuple[bytes, str, int, int]:
+    """A preview of a PDF's first page (a receipt, a scanned bill), as make_thumbnail gives;
+    UploadError when the PDF cannot be read."""
+    import pypdfium2
+    from PIL import features
+
+    try:
+        pdf = pypdfium2.PdfDocument(data)
+        try:
+            if len(pdf) == 0:
+                raise UploadError(_l("%(name)s has no pages.", name=name))
+            page = pdf[0]
+            width, height = page.get_size()  # points
+            scale = THUMBNAIL_SIZE / max(width, height, 1)
+            image = page.render(scale=scale).to_pil()
+            page.close()
+        finally:
+            pdf.close()
+    except UploadError:
+        raise
+    except Exception as exc:  # pdfium refuses broken files with several error types
+        log.info("unreadable PDF %s: %r", name, exc)
+        raise UploadError(_l("%(name)s is damaged or not a readable PDF.", name=name)) from exc
+    out = io.BytesIO()
+    ext = "webp" if features.check("webp") else "png"
+    image.convert("RGB").save(out, "WEBP" if ext == "webp" else "PNG", quality=80)
+    return out.getvalue(), ext, round(width), round(height)
 
 
 def delete_file(f: StoredFile) -> None:

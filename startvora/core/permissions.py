@@ -33,7 +33,7 @@ DOMAINS = (
     "analytics",
     "insights",
 )
-VERBS = ("view", "edit", "delete", "admin")
+VERBS = ("view", "edit", "delete", "approve", "admin")  # approve: expenses, orders
 
 
 def _grant(domains: tuple[str, ...], verbs: tuple[str, ...]) -> frozenset[str]:
@@ -45,9 +45,9 @@ _BUSINESS = tuple(d for d in DOMAINS if d != "org")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": _grant(DOMAINS, VERBS),
     "admin": _grant(DOMAINS, VERBS),
-    "manager": _grant(_BUSINESS, ("view", "edit", "delete")) | {"org:view"},
+    "manager": _grant(_BUSINESS, ("view", "edit", "delete", "approve")) | {"org:view"},
     "member": _grant(_BUSINESS, ("view", "edit")) | {"org:view"},
-    "accountant": _grant(("finance",), ("view", "edit", "delete"))
+    "accountant": _grant(("finance",), ("view", "edit", "delete", "approve"))
     | _grant(("crm", "inventory", "analytics", "insights", "documents"), ("view",))
     | {"org:view"},
     "viewer": _grant(_BUSINESS, ("view",)) | {"org:view"},

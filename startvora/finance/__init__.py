@@ -21,7 +21,7 @@ VIEW_MODULES: tuple[str, ...] = (
 
 
 def register(app: Flask) -> None:
-    from startvora.finance import models
+    from startvora.finance import expense_models, ledger, models  # noqa: F401 (tables)
     from startvora.finance.blueprints import bp, public_bp
 
     for name in VIEW_MODULES:
@@ -37,7 +37,7 @@ def register(app: Flask) -> None:
             add_nav(
                 app, NavItem(key, label, endpoint, icon, "finance:view", order=order, match=match)
             )
-    from startvora.finance import demo, notifications, recurring, reminders  # noqa: F401 (jobs)
+    from startvora.finance import demo, expenses, notifications, recurring, reminders  # noqa: F401
 
     notifications.register(app)
     from startvora.crm.activities import add_timeline_source

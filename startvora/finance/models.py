@@ -159,6 +159,7 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
     customer_address: Mapped[str] = mapped_column(Text, default="")
     customer_email: Mapped[str] = mapped_column(String(320), default="")
     customer_tax_id: Mapped[str] = mapped_column(String(60), default="")
+    tax_exemption: Mapped[str] = mapped_column(String(200), default="")  # why no tax is charged
     currency: Mapped[str] = mapped_column(String(3))
     exchange_rate: Mapped[Decimal] = mapped_column(DecimalText, default=Decimal(1))  # base per 1
     issue_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -270,6 +271,9 @@ class InvoiceLine(TenantMixin, db.Model):
     source_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("finance_invoice_lines.id", ondelete="SET NULL")
     )  # a credit note's line: the invoice line it credits
+    expense_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finance_expenses.id", ondelete="SET NULL"), index=True
+    )  # an expense billed to the customer on this line
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
@@ -401,3 +405,29 @@ class RecurringInvoice(TenantMixin, TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("auth_users.id", ondelete="SET NULL")
     )
+
+
+class TaxExemption(TenantMixin, TimestampMixin, db.Model):
+    """A customer charged no tax (a charity, an export, a reseller's certificate): their
+    documents carry no tax and print the reason."""
+
+    __tablename__ = "finance_tax_exemptions"
+    __table_args__ = (
+        Index(
+            "uq_finance_tax_exemptions_company", "company_id", unique=True,
+            sqlite_where=text("company_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_finance_tax_exemptions_contact", "contact_id", unique=True,
+            sqlite_where=text("contact_id IS NOT NULL"),
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_companies.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="CASCADE")
+    )
+    reason: Mapped[str] = mapped_column(String(200))  # printed: "Exempt: certificate 123"

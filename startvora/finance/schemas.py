@@ -133,6 +133,7 @@ class LineIn(BaseModel):
     unit_price: int = 0  # minor units of the document's currency
     discount: Decimal = Decimal(0)
     tax_ids: list[int] = Field(default_factory=list)
+    expense_id: OptionalId = None  # the expense this line bills to the customer
 
     @field_validator("quantity", mode="before")
     @classmethod
@@ -253,3 +254,119 @@ class SendIn(BaseModel):
         if not value:
             raise ValueError(_("Enter the customer's email address."))
         return check_email(value)
+
+
+Category = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=PLAIN)
+]
+
+
+class ExpenseIn(BaseModel):
+    """An expense (a receipt) or a vendor's bill. The vendor is a CRM company or contact, or just
+    a name; a billable expense names the customer it is billed to."""
+
+    kind: str = "expense"
+    vendor_company_id: OptionalId = None
+    vendor_contact_id: OptionalId = None
+    vendor_name: Line = ""
+    spent_on: dt.date
+    due_date: OptionalDate = None
+    bill_number: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=60, pattern=PLAIN)
+    ] = ""
+    category: Category
+    description: LongText = ""
+    currency: str = Field("", validate_default=True)
+    exchange_rate: Decimal = Decimal(1)
+    amount: int  # minor units, as typed
+    amount_includes_tax: bool = True
+    tax_rate_id: OptionalId = None
+    billable: bool = False
+    customer_company_id: OptionalId = None
+    customer_contact_id: OptionalId = None
+    paid_on: OptionalDate = None
+    payment_method: str = ""
+
+    _currency = field_validator("currency", mode="before")(InvoiceIn._currency.__func__)  # type: ignore[attr-defined]
+    _rate = field_validator("exchange_rate", mode="before")(InvoiceIn._rate.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value not in ("expense", "bill"):
+            raise ValueError(_("Choose an expense or a vendor bill."))
+        return value
+
+    @field_validator("spent_on", mode="before")
+    @classmethod
+    def _date(cls, raw: Any) -> Any:
+        if _empty_to_none(raw) is None:
+            raise ValueError(_("Enter the date."))
+        return raw
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, raw: Any, info: ValidationInfo) -> int:
+        if _empty_to_none(raw) is None:
+            raise ValueError(_("Enter the amount."))
+        currency, locale = _context(info)
+        minor = minor_of(raw, currency, locale)
+        if minor <= 0:
+            raise ValueError(_("Enter an amount above zero."))
+        return minor
+
+    @field_validator("payment_method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        from startvora.finance.models import PAYMENT_METHODS
+
+        if value and (value not in PAYMENT_METHODS or value == "credit"):
+            raise ValueError(_("Choose how it was paid."))
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> ExpenseIn:
+        if (
+            not self.vendor_name
+            and self.vendor_company_id is None
+            and self.vendor_contact_id is None
+        ) and self.kind == "bill":
+            raise ValueError(_("Choose the vendor of the bill."))
+        if self.due_date and self.due_date < self.spent_on:
+            raise ValueError(_("The due date cannot be before the bill's date."))
+        if self.billable and self.customer_company_id is None and self.customer_contact_id is None:
+            raise ValueError(_("Choose the customer the expense is billed to."))
+        if self.paid_on and self.paid_on > self.spent_on + dt.timedelta(days=3660):
+            raise ValueError(_("Check the date it was paid."))
+        return self
+
+
+class RecurringExpenseIn(ExpenseIn):
+    """An expense to enter again on a schedule, starting on `spent_on`."""
+
+    frequency: str = "monthly"
+    end_date: OptionalDate = None
+    max_count: OptionalId = None
+    due_days: int = 0
+
+    @field_validator("frequency")
+    @classmethod
+    def _frequency(cls, value: str) -> str:
+        if value not in ("weekly", "monthly", "quarterly", "yearly"):
+            raise ValueError(_("Choose how often."))
+        return value
+
+    @field_validator("max_count")
+    @classmethod
+    def _count(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 1000:
+            raise ValueError(_("Enter a number of times from 1 to 1000."))
+        return value
+
+    @field_validator("due_days", mode="before")
+    @classmethod
+    def _due(cls, raw: Any) -> int:
+        value = int(raw) if _empty_to_none(raw) is not None else 0
+        if not 0 <= value <= 365:
+            raise ValueError(_("Enter a number of days from 0 to 365."))
+        return value

@@ -17,7 +17,7 @@ from startvora.core import audit, events, money, numbering
 from startvora.core.db import fold, utcnow
 from startvora.crm.models import Company, Contact
 from startvora.extensions import db
-from startvora.finance import totals
+from startvora.finance import ledger, totals
 from startvora.finance.models import (
     CustomerCredit,
     FinanceSettings,
@@ -26,6 +26,7 @@ from startvora.finance.models import (
     InvoiceTax,
     Payment,
     Product,
+    TaxExemption,
     TaxRate,
 )
 from startvora.finance.schemas import InvoiceIn, PaymentIn, ProductIn, TaxRateIn
@@ -238,6 +239,8 @@ def save_draft(
     invoice.company_id = company.id if company else None
     invoice.contact_id = contact.id if contact else None
     invoice.company, invoice.contact = company, contact
+    exemption = exemption_of(company.id if company else None, contact.id if contact else None)
+    invoice.tax_exemption = exemption.reason if exemption else ""
     invoice.customer_name = customer_name_of(company, contact)  # for lists; fixed when issued
     invoice.search_name = fold(invoice.customer_name)[:300]
     invoice.currency = data.currency
@@ -263,9 +266,11 @@ def save_draft(
                 unit=line.unit or (product.unit if product else ""),
                 unit_price_minor=line.unit_price,
                 discount=line.discount,
-                tax_ids=list(dict.fromkeys(line.tax_ids)),
+                tax_ids=[] if exemption else list(dict.fromkeys(line.tax_ids)),
+                expense_id=line.expense_id,
             )
         )
+    _check_billed_expenses(invoice, new_lines)
     invoice.lines = new_lines
     apply_totals(invoice, rates)
     invoice.base_total_minor = base_amount(
@@ -281,6 +286,74 @@ def save_draft(
         summary=customer_name_of(company, contact),
     )
     return invoice
+
+
+def exemption_of(company_id: int | None, contact_id: int | None) -> TaxExemption | None:
+    """The customer's tax exemption, if any: the company's when a company is billed."""
+    if company_id is not None:
+        where = TaxExemption.company_id == company_id
+    elif contact_id is not None:
+        where = TaxExemption.contact_id == contact_id
+    else:
+        return None
+    return db.session.execute(db.select(TaxExemption).where(where)).scalar_one_or_none()
+
+
+def save_exemption(
+    org_id: int, actor_id: int | None, company_id: int | None, contact_id: int | None, reason: str
+) -> TaxExemption | None:
+    """Exempt a customer from tax with a printed reason; an empty reason lifts the exemption.
+    Drafts take it when next saved; issued documents keep what they were issued with."""
+    reason = " ".join(reason.split())[:200]
+    if company_id is not None:
+        contact_id = None
+    exemption = exemption_of(company_id, contact_id)
+    if company_id is not None:
+        party: Any = db.session.execute(
+            db.select(Company).where(Company.id == company_id)
+        ).scalar_one_or_none()
+    elif contact_id is not None:
+        party = db.session.execute(
+            db.select(Contact).where(Contact.id == contact_id)
+        ).scalar_one_or_none()
+    else:
+        party = None
+    if party is None:
+        raise FinanceError(_("Choose a customer of this organization."), "customer")
+    if not reason:
+        if exemption is not None:
+            db.session.delete(exemption)
+            audit.record(
+                "finance.tax_exemption_lifted", org=org_id, actor=actor_id,
+                summary=party.display_name,
+            )  # fmt: skip
+        db.session.flush()
+        return None
+    if exemption is None:
+        exemption = TaxExemption(org_id=org_id, company_id=company_id, contact_id=contact_id)
+        db.session.add(exemption)
+    exemption.reason = reason
+    db.session.flush()
+    audit.record(
+        "finance.tax_exemption_saved", org=org_id, actor=actor_id,
+        summary=f"{party.display_name}: {reason}",
+    )  # fmt: skip
+    return exemption
+
+
+def _check_billed_expenses(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    """Lines may bill approved billable expenses of the same customer, each on one invoice."""
+    from startvora.finance import expenses
+
+    wanted = [line.expense_id for line in lines if line.expense_id is not None]
+    if not wanted:
+        return
+    if len(set(wanted)) != len(wanted):
+        raise FinanceError(_("An expense can be billed only once."))
+    for expense_id in wanted:
+        problem = expenses.billing_problem(expense_id, invoice)
+        if problem:
+            raise FinanceError(problem)
 
 
 def customer_name_of(company: Company | None, contact: Contact | None) -> str:
@@ -340,6 +413,8 @@ def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
         total=invoice.total_minor,
         currency=invoice.currency,
     )
+    if not quote:
+        ledger.post_document(invoice)
     event = "quote.finalized" if quote else "invoice.issued"
     events.emit(event, org_id=org_id, id=invoice.id, number=invoice.number)
     return invoice
@@ -358,6 +433,7 @@ def void(org_id: int, actor_id: int | None, invoice: Invoice, reason: str) -> In
     reason = " ".join(reason.split())[:300]
     if not reason:
         raise FinanceError(_("Say why the invoice is void."), "reason")
+    ledger.post_document(invoice, -1)
     invoice.status, invoice.void_reason, invoice.voided_at = "void", reason, utcnow()
     invoice.refresh_list_keys()
     db.session.flush()
@@ -431,6 +507,7 @@ def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: Pa
     invoice.paid_minor += payment.amount_minor
     invoice.refresh_list_keys()
     db.session.flush()
+    ledger.post_payment(payment, payment.amount_minor + max(extra, 0))
     if extra > 0:
         note = _("Overpayment of %(number)s", number=invoice.number)
         _add_credit(invoice, extra, note, source_payment_id=payment.id)
@@ -590,6 +667,7 @@ def create_credit_note(
     note.refresh_list_keys()
     invoice.refresh_list_keys()
     db.session.flush()
+    ledger.post_document(note)
     audit.record(
         "finance.credit_note_issued",
         org=org_id,

@@ -143,6 +143,16 @@ def test_exif_rotation_is_applied(people):
         assert thumb.size == (160, 320)
 
 
+def test_a_pdf_gets_a_preview_of_its_first_page(people):
+    from weasyprint import HTML
+
+    data = HTML(string="<h1>Receipt</h1><p>Total 12.50</p>").write_pdf()
+    f = upload(people, data, "receipt.pdf")
+    assert (f.width, f.height) == (595, 842)  # A4, in points
+    with Image.open(io.BytesIO(storage().get(f.thumbnail_key))) as thumb:
+        assert thumb.size[1] == 320 and 225 <= thumb.size[0] <= 227
+
+
 def test_a_document_gets_no_thumbnail_and_a_missing_extension(people):
     f = upload(people, PDF, "scan")
     assert (f.filename, f.content_type, f.thumbnail_key, f.width) == (
