@@ -18,7 +18,8 @@ chevron-left chevron-right chevrons-left check circle-alert circle-check info tr
 download trash-2 plus building-2 inbox clock hard-drive activity list-filter arrow-up arrow-down
 arrow-up-down globe coins calendar languages key-round ellipsis bell mail send rotate-cw
 list-checks paperclip file megaphone phone handshake kanban upload list-todo target merge
-archive-restore receipt package printer ban banknote percent file-text"
+archive-restore receipt package printer ban banknote percent file-text wallet chart-column
+repeat image thumbs-up thumbs-down"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -13,10 +13,14 @@ from startvora.core.registry import DemoGenerator, NavItem, add_demo, add_nav
 
 VIEW_MODULES: tuple[str, ...] = (
     "invoice_views",
+    "expense_views",
+    "report_views",
     "product_views",
     "settings_views",
     "public_views",
     "api",
+    "expense_api",
+    "report_api",
 )
 
 
@@ -31,7 +35,16 @@ def register(app: Flask) -> None:
     for key, label, endpoint, icon, order, match in (
         ("quotes", _l("Quotes"), "finance.quotes_index", "file-text", 195, "finance.quotes_"),
         ("invoices", _l("Invoices"), "finance.invoices_index", "receipt", 200, "finance.invoices_"),
+        ("expenses", _l("Expenses"), "finance.expenses_index", "wallet", 205, "finance.expenses_"),
         ("products", _l("Products"), "finance.products_index", "package", 210, "finance.products_"),
+        (
+            "reports",
+            _l("Reports"),
+            "finance.reports_index",
+            "chart-column",
+            215,
+            "finance.reports_",
+        ),
     ):
         if endpoint in app.view_functions:
             add_nav(

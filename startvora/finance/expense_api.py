@@ -1,0 +1,1 @@
+"""Expenses and vendor bills in the API."""

@@ -1,0 +1,1 @@
+"""Finance reports in the API, with the same figures as the report pages."""

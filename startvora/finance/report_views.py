@@ -1,0 +1,1 @@
+"""Finance reports: profit and loss, receivables aging, tax summary, revenue, expenses, cash."""
