@@ -335,6 +335,15 @@ def storage_migrate(target: str) -> None:
     click.echo(f'Now set [storage] backend = "{target}" and restart Startvora.')
 
 
+def _domain_commands() -> None:
+    from startvora.finance.cli import finance
+
+    cli.add_command(finance)
+
+
+_domain_commands()
+
+
 @cli.command("check-config")
 def check_config() -> None:
     """Load the settings and report the first problem, if any."""

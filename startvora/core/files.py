@@ -429,6 +429,22 @@ def _serve(key: str, content_type: str, etag: str, filename: str) -> Response:
     return response
 
 
+def attached_to(kind: str, owner_id: int) -> list[StoredFile]:
+    """The files attached to one record (owner=(kind, id)), oldest first."""
+    return list(
+        db.session.execute(
+            db.select(StoredFile)
+            .where(StoredFile.owner_kind == kind, StoredFile.owner_id == owner_id)
+            .order_by(StoredFile.id)
+        ).scalars()
+    )
+
+
+def serve(f: StoredFile) -> Response:
+    """A stored file as a download; the caller has checked who may have it."""
+    return _serve(f.key, f.content_type, f.sha256, f.filename)
+
+
 @bp.get("/<int:file_id>")
 @require("org:view")
 def download(file_id: int) -> Response:

@@ -17,6 +17,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "report_views",
     "product_views",
     "settings_views",
+    "exemption_views",
     "public_views",
     "api",
     "expense_api",

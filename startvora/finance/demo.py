@@ -1,5 +1,6 @@
 """Finance demo data: tax rates, a catalog, and 18 months of invoices to the CRM's companies:
-most paid, some waiting, some overdue, a few partly paid, drafts and void ones. `large` (200k
+most paid, some waiting, some overdue, a few partly paid, drafts and void ones; 18 months of
+expenses and vendor bills with a recurring rent; the reports' totals. `large` (200k
 invoices) is written with bulk inserts; every total comes from the same rules as the forms."""
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import random
 from decimal import Decimal
 from typing import Any
 
+from startvora.core import files
 from startvora.core.db import fold, insert_rows, next_id, utcnow
 from startvora.core.numbering import Sequence
 from startvora.core.tenancy import org_context
 from startvora.crm.models import Company
 from startvora.extensions import db
-from startvora.finance import services, totals
+from startvora.finance import ledger, services, totals
+from startvora.finance.expense_models import Expense, RecurringExpense
 from startvora.finance.models import (
     LAST_DAY,
     Invoice,
@@ -26,9 +29,21 @@ from startvora.finance.models import (
 )
 
 SIZES = {
-    "small": {"products": 40, "invoices": 240},
-    "large": {"products": 2000, "invoices": 200_000},
+    "small": {"products": 40, "invoices": 240, "expenses": 160},
+    "large": {"products": 2000, "invoices": 200_000, "expenses": 20_000},
 }
+# Category, typical vendors, amount range (major units), share of all expenses.
+SPENDING = (
+    ("Travel", ("Rail Express", "City Cabs", "SkyHop Airlines", "Hotel Lindenhof"), (18, 640), 24),
+    ("Meals", ("Café Central", "Bistro Nord", "Pizzeria Roma"), (9, 180), 18),
+    ("Software", ("CloudDesk", "MailWave", "CodeHost"), (12, 480), 14),
+    ("Office supplies", ("Paper & Co", "OfficeWorld"), (6, 260), 14),
+    ("Marketing", ("PrintShop 24", "AdReach"), (80, 2400), 10),
+    ("Equipment", ("TechStore", "Werkzeug Müller"), (90, 3200), 8),
+    ("Phone and internet", ("TeleNet",), (39, 120), 6),
+    ("Professional fees", ("Berger Tax Advisors", "Klein Legal"), (250, 2800), 6),
+)  # fmt: skip
+RENT = 185000  # minor units a month, a recurring bill
 RATES = {
     "EUR": [("VAT", "19"), ("VAT reduced", "7")],
     "GBP": [("VAT", "20"), ("VAT reduced", "5")],
@@ -86,6 +101,7 @@ def run(org: Any, owner: Any, size: str, rng: random.Random) -> dict[str, int]:
         )
         if not companies:
             return {"products": len(products), "invoices": 0}
+        expenses_made = _expenses(org, owner, counts["expenses"], rng, companies, rates, today)
         # Numbers go on from what the organization has issued already (a demo loaded twice).
         rows = db.session.execute(
             db.select(Sequence).where(Sequence.org_id == org.id, Sequence.key == "invoice")
@@ -182,7 +198,117 @@ def run(org: Any, owner: Any, size: str, rng: random.Random) -> dict[str, int]:
             else:
                 db.session.add(Sequence(org_id=org.id, key="invoice", period=year, last=last))
         db.session.flush()
-    return {"products": len(products), "invoices": n}
+        ledger.rebuild(org.id)  # the reports' totals, from what was just written
+    return {"products": len(products), "invoices": n, "expenses": expenses_made}
+
+
+def _expenses(
+    org: Any, owner: Any, n: int, rng: random.Random, companies: list[Any], rates: list[Any],
+    today: dt.date,
+) -> int:  # fmt: skip
+    """18 months of expenses: most approved, recent ones waiting, a few rejected; bills from
+    vendors, some still to pay; some billed on to customers; rent as a recurring bill."""
+    now = utcnow()
+    start = today - dt.timedelta(days=540)
+    schedule = RecurringExpense(
+        org_id=org.id, kind="bill", vendor_name="Lindenhof Properties", category="Rent",
+        description="Office rent", currency=org.currency, amount_minor=RENT,
+        amount_includes_tax=False, frequency="monthly", start_date=start.replace(day=1),
+        next_date=start.replace(day=1), due_days=10, created_by_id=owner.id, tax_rate_id=None,
+    )  # fmt: skip
+    db.session.add(schedule)
+    db.session.flush()
+    rows: list[dict[str, Any]] = []
+    weights = [w for *_rest, w in SPENDING]
+    first = next_id(Expense.__table__)
+    tax = rates[0]
+    tax_of = (totals.Tax(tax.id, tax.name, tax.rate, tax.compound),)
+    month = schedule.start_date
+    made = 0
+    while month <= today:  # the rent: what the schedule made so far
+        rows.append(_expense_row(org, owner, first + len(rows), "bill", "Lindenhof Properties",
+                                 "Rent", "Office rent", month, RENT, False, (), now, today,
+                                 rng, recurring_id=schedule.id, due_days=10))  # fmt: skip
+        made += 1
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    schedule.made_count, schedule.next_date = made, month
+    for i in range(n):
+        category, vendors, (low, high), _weight = rng.choices(SPENDING, weights)[0]
+        day = start + dt.timedelta(days=int(540 * i / n))
+        amount = rng.randrange(low * 100, high * 100, 5)
+        kind = "bill" if category in ("Professional fees", "Marketing", "Equipment") else "expense"
+        row = _expense_row(org, owner, first + len(rows), kind, rng.choice(vendors), category,
+                           "", day, amount, True, tax_of, now, today, rng)  # fmt: skip
+        if category in ("Travel", "Meals") and rng.random() < 0.12:
+            company_id = rng.choice(companies)[0]
+            row.update(billable=True, customer_company_id=company_id)
+        rows.append(row)
+    insert_rows(Expense.__table__, rows)
+    if n < 1000:  # the small demo: a few photographed receipts to look at
+        for row in rows[-6:]:
+            receipt = files.store_bytes(
+                org.id, f"receipt-{row['id']}.png", _receipt_image(row, org.currency), "image/png",
+                created_by_id=owner.id, owner=("expense", row["id"]),
+            )  # fmt: skip
+            db.session.execute(
+                db.update(Expense).where(Expense.id == row["id"]).values(receipt_file_id=receipt.id)
+            )
+    return len(rows)
+
+
+def _expense_row(
+    org: Any, owner: Any, expense_id: int, kind: str, vendor: str, category: str,
+    description: str, day: dt.date, amount: int, inclusive: bool, taxes: tuple[Any, ...],
+    now: dt.datetime, today: dt.date, rng: random.Random, recurring_id: int | None = None,
+    due_days: int = 30,
+) -> dict[str, Any]:  # fmt: skip
+    line = totals.compute(
+        [totals.LineIn(Decimal(1), amount, Decimal(0), taxes)], org.currency, inclusive=inclusive
+    ).lines[0]
+    age = (today - day).days
+    status = "approved" if recurring_id or age > 21 or rng.random() < 0.3 else "pending"
+    if status == "approved" and rng.random() < 0.02:
+        status = "rejected"
+    due = day + dt.timedelta(days=due_days) if kind == "bill" else None
+    paid_on = day if kind == "expense" else None
+    if kind == "bill" and status == "approved" and (age > 45 or rng.random() < 0.5):
+        paid_on = min(day + dt.timedelta(days=rng.randint(3, due_days + 10)), today)
+    return {
+        "id": expense_id, "org_id": org.id, "kind": kind, "vendor_name": vendor,
+        "category": category, "description": description, "currency": org.currency,
+        "exchange_rate": Decimal(1), "amount_minor": amount, "amount_includes_tax": inclusive,
+        "tax_rate_id": taxes[0].id if taxes else None, "billable": False,
+        "customer_company_id": None, "spent_on": day, "due_date": due,
+        "bill_number": f"{vendor[:3].upper()}-{expense_id:06d}" if kind == "bill" else "",
+        "search_name": fold(f"{vendor} {category} {description}")[:400],
+        "net_minor": line.net_minor, "tax_minor": line.tax_minor, "total_minor": line.total_minor,
+        "tax_name": taxes[0].name if taxes else "", "tax_rate": taxes[0].rate if taxes else 0,
+        "base_net_minor": line.net_minor, "base_tax_minor": line.tax_minor, "status": status,
+        "decided_at": now if status != "pending" else None,
+        "decided_by_id": owner.id if status != "pending" else None,
+        "rejection_reason": "No receipt" if status == "rejected" else "",
+        "paid_on": paid_on, "payment_method": "card" if paid_on else "",
+        "recurring_id": recurring_id, "created_by_id": owner.id, "created_at": now,
+        "updated_at": now,
+    }  # fmt: skip
+
+
+def _receipt_image(row: dict[str, Any], currency: str) -> bytes:
+    """A till receipt drawn for the demo: vendor, date, total."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (360, 520), "white")
+    draw = ImageDraw.Draw(image)
+    total = f"{row['total_minor'] / 100:.2f} {currency}"
+    lines = [row["vendor_name"], row["spent_on"].isoformat(), "", row["category"], "",
+             f"TOTAL  {total}", "", "Thank you!"]  # fmt: skip
+    for i, text in enumerate(lines):
+        draw.text((30, 40 + i * 48), text, fill="black", font_size=24)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def _flush(*tables: list[dict[str, Any]]) -> None:

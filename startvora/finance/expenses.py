@@ -108,8 +108,9 @@ def save_expense(
     created = expense is None
     if expense is None:
         expense = Expense(org_id=org_id, created_by_id=actor_id, tax_rate_id=None)
-        db.session.add(expense)
-    rate = _fill(org, expense, data)
+    with db.session.no_autoflush:
+        rate = _fill(org, expense, data)
+    db.session.add(expense)
     expense.spent_on = data.spent_on
     expense.due_date = data.due_date if data.kind == "bill" else None
     expense.bill_number = data.bill_number
@@ -404,10 +405,13 @@ def save_recurring(
     if schedule is None:
         if data.spent_on < services.today_of(org) - dt.timedelta(days=366):
             raise FinanceError(_("Start within the last year."), "spent_on")
-        schedule = RecurringExpense(org_id=org_id, created_by_id=actor_id, tax_rate_id=None)
-        db.session.add(schedule)
+        schedule = RecurringExpense(
+            org_id=org_id, created_by_id=actor_id, tax_rate_id=None, made_count=0, active=True
+        )
         schedule.start_date = schedule.next_date = data.spent_on
-    _fill(org, schedule, data)
+    with db.session.no_autoflush:
+        _fill(org, schedule, data)
+    db.session.add(schedule)
     schedule.frequency = data.frequency
     schedule.end_date, schedule.max_count = data.end_date, data.max_count
     schedule.due_days = data.due_days if data.kind == "bill" else 0

@@ -317,6 +317,7 @@ def _document(invoice: Invoice, org: Organization, settings: FinanceSettings) ->
         "quote": quote,
         "credits": _credited_number(invoice) if credit_note else "",
         "credit_reason": invoice.credit_reason if credit_note else "",
+        "tax_exemption": invoice.tax_exemption,
         "reference": invoice.number or "",
         "issue_date": date(invoice.issue_date),
         "due_date": date(invoice.due_date),

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, abort, render_template
 from flask_babel import gettext as _
 
+from startvora.core import files
 from startvora.core.tenancy import org_context
 from startvora.extensions import db
 from startvora.finance import sending, services
@@ -47,6 +48,7 @@ def invoice(token: str) -> Any:
             state=inv.state(services.today_of(org)),
             labels=customer_state_labels(),
             token=token,
+            attachments=files.attached_to("invoice", inv.id),
         )
     response = Response(body)
     response.headers["Cache-Control"] = "private, no-store"
@@ -71,6 +73,20 @@ def invoice_pdf(token: str) -> Any:
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+@public_bp.get("/invoices/<token>/files/<int:file_id>")
+def invoice_file(token: str, file_id: int) -> Any:
+    """A file attached to the document, for whoever holds its signed link."""
+    found = sending.read_token(token)
+    with org_context(found[0] if found else 0):
+        _org, inv = _invoice(token)
+        attached = {f.id: f for f in files.attached_to("invoice", inv.id)}
+        if file_id not in attached:
+            abort(404)
+        response = files.serve(attached[file_id])
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @public_bp.post("/invoices/<token>/answer")

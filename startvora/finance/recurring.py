@@ -123,6 +123,9 @@ def issue_next(org: Organization, schedule: RecurringInvoice) -> Invoice:
     day = schedule.next_date
     assert day is not None
     rates = {t.id: t for t in services.tax_rates(org.id, include_archived=True)}
+    exemption = services.exemption_of(schedule.company_id, schedule.contact_id)
+    if exemption is not None:
+        rates = {}  # an exempt customer: no line carries tax
     invoice = Invoice(
         org_id=org.id,
         kind="invoice",
@@ -134,6 +137,7 @@ def issue_next(org: Organization, schedule: RecurringInvoice) -> Invoice:
         notes=schedule.notes,
         footer=schedule.footer,
         issue_date=day,
+        tax_exemption=exemption.reason if exemption else "",
         created_by_id=schedule.created_by_id,
         lines=[
             InvoiceLine(

@@ -52,6 +52,30 @@ def pdf_name(invoice: Invoice) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number or f"draft-{invoice.id}") + ".pdf"
 
 
+MAX_ATTACHED_BYTES = 10 * 1024 * 1024  # beyond this, files are offered on the signed page only
+
+
+def _attached_files(invoice: Invoice) -> list[mail.Attachment]:
+    """The document's attached files for the email, as many as fit under the size limit."""
+    from startvora.core.files import attached_to
+    from startvora.core.storage import StorageError, storage
+
+    out, total = [], 0
+    for f in attached_to("invoice", invoice.id):
+        if total + f.size > MAX_ATTACHED_BYTES:
+            continue
+        try:
+            data = storage().get(f.key)
+        except (KeyError, StorageError) as exc:
+            raise services.FinanceError(
+                _("The attached file %(name)s cannot be read now. Try again in a moment.",
+                  name=f.filename)
+            ) from exc  # fmt: skip
+        out.append(mail.Attachment(f.filename, data, f.content_type))
+        total += f.size
+    return out
+
+
 def send_invoice(
     org_id: int, actor_id: int | None, invoice: Invoice, to: str, subject: str, message: str
 ) -> mail.OutboxMessage:
@@ -84,7 +108,10 @@ def send_invoice(
                 "due_date": invoice.due_date,
                 "link": public_url(invoice),
             },
-            attachments=[mail.Attachment(pdf_name(invoice), body, "application/pdf")],
+            attachments=[
+                mail.Attachment(pdf_name(invoice), body, "application/pdf"),
+                *_attached_files(invoice),
+            ],
         )
     except mail.MailNotConfigured:
         raise services.FinanceError(

@@ -24,13 +24,13 @@ from startvora.finance.models import Invoice
 from startvora.finance.schemas import InvoiceIn, LineIn
 
 HEAD_INPUTS = ("customer", "currency", "exchange_rate", "issue_date", "due_date", "notes", "footer")
-LINE_INPUTS = ("product", "description", "quantity", "unit", "unit_price", "discount")
+LINE_INPUTS = ("product", "description", "quantity", "unit", "unit_price", "discount", "expense_id")
 MAX_FORM_LINES = 200
 
 
 def _blank_line() -> dict[str, Any]:
     return {"product": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
-            "discount": "", "tax_ids": []}  # fmt: skip
+            "discount": "", "tax_ids": [], "expense_id": ""}  # fmt: skip
 
 
 def read_form() -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -60,6 +60,8 @@ def _check(
     if problem and (final or values["customer"].strip()):
         errors["customer"] = problem
     rates = {t.id: t for t in services.tax_rates(g.org.id, include_archived=True)}
+    exemption = services.exemption_of(company.id if company else None,
+                                      contact.id if contact else None)  # fmt: skip
     line_data = []
     for i, line in enumerate(lines):
         product, product_problem = common.find_product(line["product"])
@@ -87,7 +89,7 @@ def _check(
                     tuple(
                         totals.Tax(t, rates[t].name, rates[t].rate, rates[t].compound)
                         for t in dict.fromkeys(p.tax_ids)
-                        if t in rates
+                        if t in rates and exemption is None
                     ),
                 )
                 for p in valid_lines
@@ -116,7 +118,7 @@ def _check(
     outs = iter(preview.lines if preview else [])
     for p in line_data:
         line_totals.append(next(outs) if p is not None else None)
-    return (data if not errors else None), errors, [preview, line_totals]
+    return (data if not errors else None), errors, [preview, line_totals, exemption]
 
 
 def _fill_from_product(
@@ -145,7 +147,7 @@ def _page(
 ) -> Any:
     if checked is None:
         _data, _errors, checked = _check(values, lines, final=False)
-    preview, line_totals = checked
+    preview, line_totals, exemption = checked
     org_currency = g.org.currency
     return render(
         "finance/invoices/form.html",
@@ -162,6 +164,7 @@ def _page(
         org_currency=org_currency,
         currencies=_currencies(values.get("currency") or org_currency),
         quote=(invoice.kind if invoice else kind) == "quote",
+        exemption=exemption,
     )
 
 
@@ -193,6 +196,7 @@ def _values_of(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "unit_price": common.typed_amount(line.unit_price_minor, invoice.currency),
             "discount": common.typed_number(line.discount) if line.discount else "",
             "tax_ids": [str(t) for t in line.tax_ids],
+            "expense_id": str(line.expense_id or ""),
         }
         for line in invoice.lines
     ]

@@ -18,6 +18,7 @@ from startvora.core.tenancy import get_scoped_or_404
 from startvora.extensions import db
 from startvora.finance import sending, services
 from startvora.finance.blueprints import bp
+from startvora.finance.invoice_views.attachments import attachments_of
 from startvora.finance.invoice_views.common import (
     number_context,
     state_labels,
@@ -50,6 +51,11 @@ def _show(invoice: Invoice, **extra: Any) -> Any:
                 db.select(Invoice).where(Invoice.credit_for_id == invoice.id).order_by(Invoice.id)
             ).scalars()
         )
+    unbilled = []
+    if invoice.status == "draft" and invoice.kind == "invoice":
+        from startvora.finance import expenses
+
+        unbilled = expenses.unbilled(invoice.company_id, invoice.contact_id)
     if invoice.status == "issued" and invoice.balance_minor:
         credit = services.credit_balance(
             g.org.id, invoice.company_id, invoice.contact_id, invoice.currency
@@ -65,6 +71,8 @@ def _show(invoice: Invoice, **extra: Any) -> Any:
         today=today,
         credit=credit,
         credit_notes=notes,
+        unbilled=unbilled,
+        attachments=attachments_of(invoice),
         credited_for=db.session.get(Invoice, invoice.credit_for_id)
         if invoice.credit_for_id
         else None,
