@@ -62,6 +62,16 @@ def test_demo_is_deterministic_and_prints_the_sign_in(tmp_path):
         names.append(con.execute("SELECT name, email FROM auth_users ORDER BY id").fetchall())
         con.close()
     assert names[0] == names[1] and len(names[0]) == 15
+    con = sqlite3.connect(tmp_path / "a" / "startvora.db")
+    totals = "SELECT measure, month, key, amount_minor FROM finance_period_totals ORDER BY 1, 2, 3"
+    loaded = con.execute(totals).fetchall()
+    assert loaded, "the demo counts its invoices and expenses for the reports"
+    con.execute("DELETE FROM finance_period_totals")
+    con.commit()
+    recount = startvora("finance", "rebuild-totals", data=tmp_path / "a")
+    assert recount.returncode == 0 and recount.stdout.startswith("demo: "), recount.stderr
+    assert con.execute(totals).fetchall() == loaded
+    con.close()
     again = startvora("demo", data=tmp_path / "a")
     assert "exists already" in one_line_error(again)
     more = startvora("demo", "--org", "demo", "--seed", "8", data=tmp_path / "a")

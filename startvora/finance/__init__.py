@@ -21,6 +21,7 @@ VIEW_MODULES: tuple[str, ...] = (
     "public_views",
     "api",
     "expense_api",
+    "exemption_api",
     "report_api",
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from flask import g, request
 from pydantic import BaseModel, Field
 
-from startvora.core import fts, money
+from startvora.core import files, fts, money
 from startvora.core.api import ApiError, Invalid, endpoint, int_arg, json_body, write_endpoint
 from startvora.core.db import count_of, fold
 from startvora.core.forms import FORM_ERROR, parse
@@ -73,6 +73,7 @@ class LineOut(BaseModel):
     tax_ids: list[int]
     net: str
     total: str
+    expense_id: int | None  # the expense this line bills to the customer
 
 
 class TaxOut(BaseModel):
@@ -88,6 +89,13 @@ class PaymentOut(BaseModel):
     amount: str
     method: str
     reference: str
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
 
 
 class InvoiceOut(BaseModel):
@@ -115,9 +123,11 @@ class InvoiceOut(BaseModel):
     credit_for_id: int | None
     notes: str
     footer: str
+    tax_exemption: str  # why no tax is charged, for an exempt customer
     lines: list[LineOut]
     taxes: list[TaxOut]
     payments: list[PaymentOut]
+    attachments: list[AttachmentOut]
     issued_at: dt.datetime | None
     sent_at: dt.datetime | None
     viewed_at: dt.datetime | None
@@ -159,6 +169,7 @@ class LineBody(BaseModel):
     unit_price: str = Field("0", description="decimal, in the invoice's currency")
     discount: str = Field("0", description="percent")
     tax_ids: list[int] = []
+    expense_id: int | None = Field(None, description="an approved billable expense it bills")
 
 
 class InvoiceBody(BaseModel):
@@ -260,6 +271,7 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
                 "tax_ids": line.tax_ids,
                 "net": _amount(line.net_minor, cur),
                 "total": _amount(line.total_minor, cur),
+                "expense_id": line.expense_id,
             }
             for line in invoice.lines
         ],
@@ -281,6 +293,10 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
                 "reference": p.reference,
             }
             for p in invoice.payments
+        ],
+        "attachments": [
+            {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
+            for f in files.attached_to("invoice", invoice.id)
         ],
     }
 

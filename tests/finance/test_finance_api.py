@@ -130,3 +130,39 @@ def test_viewers_read_but_do_not_write_and_other_orgs_are_404(client, people, to
     assert client.post("/api/v1/invoices", json={}, headers=viewer).status_code == 403
     assert client.get(f"/api/v1/invoices/{theirs.id}", headers=viewer).status_code == 404
     assert "/invoices" in client.get("/api/v1/openapi.json").get_data(as_text=True)
+
+
+def test_tax_exemptions_through_the_api(client, people, token_for):
+    people.org_a.currency = "EUR"
+    with org_context(people.org_a.id):
+        charity = factories.make_company(people.org_a, name="Helping Hands")
+        vat = factories.make_tax_rate(people.org_a, "VAT", "19")
+        _db.session.commit()
+    with org_context(people.org_b.id):
+        foreign = factories.make_company(people.org_b)
+        _db.session.commit()
+    admin = token_for(people.alice, people.org_a)
+    member = token_for(people.carol, people.org_a)
+    body = {"company_id": charity.id, "reason": "Charity"}
+    assert client.put("/api/v1/tax-exemptions", json=body, headers=member).status_code == 403
+    missing = client.put("/api/v1/tax-exemptions", json={"company_id": charity.id, "reason": " "},
+                         headers=admin)  # fmt: skip
+    assert missing.status_code == 422
+    other = client.put("/api/v1/tax-exemptions", json={"company_id": foreign.id, "reason": "X"},
+                       headers=admin)  # fmt: skip
+    assert other.status_code == 422
+    saved = client.put("/api/v1/tax-exemptions", json=body, headers=admin)
+    assert saved.status_code == 200 and saved.get_json()["reason"] == "Charity"
+    listed = client.get("/api/v1/tax-exemptions", headers=member).get_json()["items"]
+    assert [e["company_id"] for e in listed] == [charity.id]
+    draft = client.post(
+        "/api/v1/invoices",
+        json={"company_id": charity.id,
+              "lines": [{"description": "Chairs", "unit_price": "100", "tax_ids": [vat.id]}]},
+        headers=member,
+    ).get_json()  # fmt: skip
+    assert (draft["tax"], draft["total"], draft["tax_exemption"]) == ("0.00", "100.00", "Charity")
+    assert draft["attachments"] == [] and draft["lines"][0]["expense_id"] is None
+    exemption_id = saved.get_json()["id"]
+    assert client.delete(f"/api/v1/tax-exemptions/{exemption_id}", headers=admin).status_code == 200
+    assert client.delete(f"/api/v1/tax-exemptions/{exemption_id}", headers=admin).status_code == 404
