@@ -109,7 +109,7 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         # `kind` last: the invoices' list and the quotes' list read it from the index.
         Index("ix_finance_invoices_list", "org_id", "sort_date", "id", "kind"),
         Index("ix_finance_invoices_state", "org_id", "status", "sort_date", "id", "kind"),
-        Index("ix_finance_invoices_open", "org_id", "is_open", "due_date"),
+        Index("ix_finance_invoices_open", "org_id", "is_open", "due_date", "kind", "sort_date"),
         Index("ix_finance_invoices_total", "org_id", "total_minor", "id", "kind"),
         Index("ix_finance_invoices_customer", "org_id", "customer_name", "id", "kind"),
         # Covers what a search checks and sorts on for each id the search index gives.
@@ -127,7 +127,12 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         CheckConstraint(
             "kind IN ('invoice', 'credit_note', 'quote')", name="ck_finance_invoice_kind"
         ),
-        Index("ix_finance_invoices_credit_for", "credit_for_id"),
+        # Partial: almost every row has none, and a full index's statistics make the planner
+        # shun it for "the credit notes of this invoice" (24 ms for 200k invoices, not 0.05).
+        Index(
+            "ix_finance_invoices_credit_for", "credit_for_id",
+            sqlite_where=text("credit_for_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
