@@ -110,6 +110,7 @@ def main() -> None:
             "products": f"/o/{slug}/finance/products",
             "finance-settings": f"/o/{slug}/finance/settings",
             "tax-rates": f"/o/{slug}/finance/tax-rates",
+            "tax-exemptions": f"/o/{slug}/finance/tax-exemptions",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",
@@ -177,11 +178,36 @@ def _finance_examples(app, org_id: int, user_id: int) -> tuple[str, int, int, st
     today = services.today_of(db.session.get(Organization, org_id))
     monthly = db.session.get(Invoice, 230)
     recurring.make_recurring(org_id, user_id, monthly, "monthly", today, None, 12, True)
+    _expense_examples(org_id, user_id, db.session.get(Invoice, 240))
     db.session.commit()
     with app.test_request_context():
         token = sending.public_token(db.session.get(Invoice, 231))
         quote_token = sending.public_token(offer)
     return f"/p/invoices/{token}", note.id, offer.id, f"/p/invoices/{quote_token}"
+
+
+def _expense_examples(org_id: int, user_id: int, draft) -> None:
+    """A customer exempt from tax; a billable expense and an attached file on a draft invoice."""
+    from startvora.core import files
+    from startvora.crm.models import Company
+    from startvora.finance import expenses, services
+    from startvora.finance.schemas import ExpenseIn
+
+    charity = db.session.execute(
+        db.select(Company).where(Company.id != draft.company_id).limit(1)
+    ).scalar_one()
+    services.save_exemption(org_id, user_id, charity.id, None, "Charity, certificate 12-345")
+    data = ExpenseIn.model_validate(
+        {"spent_on": draft.created_at.date().isoformat(), "category": "Travel",
+         "vendor_name": "Rail Express", "amount": "86.40", "description": "Train to the site",
+         "billable": True, "customer_company_id": draft.company_id},
+        context={"currency": draft.currency, "locale": "en"},
+    )  # fmt: skip
+    expenses.approve(org_id, user_id, expenses.save_expense(org_id, user_id, data))
+    files.store_bytes(
+        org_id, "timesheet-march.csv", b"date,hours\n2026-03-02,7.5\n", "text/csv",
+        created_by_id=user_id, owner=("invoice", draft.id),
+    )  # fmt: skip
 
 
 def _notification_examples(app, org_id: int, user_id: int) -> None:

@@ -101,7 +101,6 @@ def run(org: Any, owner: Any, size: str, rng: random.Random) -> dict[str, int]:
         )
         if not companies:
             return {"products": len(products), "invoices": 0}
-        expenses_made = _expenses(org, owner, counts["expenses"], rng, companies, rates, today)
         # Numbers go on from what the organization has issued already (a demo loaded twice).
         rows = db.session.execute(
             db.select(Sequence).where(Sequence.org_id == org.id, Sequence.key == "invoice")
@@ -198,6 +197,7 @@ def run(org: Any, owner: Any, size: str, rng: random.Random) -> dict[str, int]:
             else:
                 db.session.add(Sequence(org_id=org.id, key="invoice", period=year, last=last))
         db.session.flush()
+        expenses_made = _expenses(org, owner, counts["expenses"], rng, companies, rates, today)
         ledger.rebuild(org.id)  # the reports' totals, from what was just written
     return {"products": len(products), "invoices": n, "expenses": expenses_made}
 
