@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 TEMPLATE = "finance/pdf/invoice.html"
+RECEIPT_TEMPLATE = "finance/pdf/receipt.html"
 STYLESHEET = "css/pdf.css"  # in static/
 EPC_MAX_MINOR = 99_999_999_999  # EUR 999,999,999.99, the largest amount an EPC code carries
 LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -57,6 +58,73 @@ def invoice_html(invoice: Invoice, org: Organization, settings: FinanceSettings)
     with force_locale(org.locale or "en"):
         doc = _document(invoice, org, settings)
         return current_app.jinja_env.get_template(TEMPLATE).render(doc=doc)
+
+
+def receipt_pdf(payment: Any, org: Organization, settings: FinanceSettings) -> bytes:
+    """A receipt for one payment of an invoice, as PDF bytes."""
+    with force_locale(org.locale or "en"):
+        doc = _receipt(payment, org, settings)
+        html = current_app.jinja_env.get_template(RECEIPT_TEMPLATE).render(doc=doc)
+    return render_pdf(html)
+
+
+def receipt_number(payment: Any) -> str:
+    """The invoice's number and the payment's place among its payments: INV-2026-0042-P2."""
+    invoice = payment.invoice
+    place = [p.id for p in invoice.payments].index(payment.id) + 1
+    return f"{invoice.number}-P{place}"
+
+
+def _receipt(payment: Any, org: Organization, settings: FinanceSettings) -> dict[str, Any]:
+    from startvora.extensions import db
+    from startvora.finance.models import CustomerCredit
+
+    amount, date, _number, _percent = _formats(org)
+    invoice = payment.invoice
+    cur = invoice.currency
+    earlier = [p for p in invoice.payments if (p.paid_on, p.id) < (payment.paid_on, payment.id)]
+    before = sum(p.amount_minor for p in earlier)
+    extra = db.session.execute(
+        db.select(CustomerCredit.amount_minor).where(CustomerCredit.source_payment_id == payment.id)
+    ).scalar_one_or_none()
+    balance = max(invoice.total_minor - invoice.credited_minor - before - payment.amount_minor, 0)
+    name, address, _email, _tax_id = _customer(invoice)
+    customer_lines = _lines_of(name)
+    received = payment.amount_minor + (extra or 0)
+    return {
+        "lang": (org.locale or "en").replace("_", "-"),
+        "page_size": "letter" if (settings.paper or "").lower() == "letter" else "A4",
+        "watermark": "",
+        "status": "receipt",
+        "title": _("Payment receipt"),
+        "number": receipt_number(payment),
+        "paid_on": date(payment.paid_on),
+        "method": str(services.method_labels().get(payment.method, payment.method)),
+        "payment_reference": payment.reference,
+        "amount": amount(received, cur),
+        "applied": amount(payment.amount_minor, cur),
+        "credit": amount(extra, cur) if extra else "",
+        "before": amount(before + invoice.credited_minor, cur)
+        if before or invoice.credited_minor
+        else "",
+        "balance": amount(balance, cur),
+        "settled": balance == 0,
+        "invoice_number": invoice.number,
+        "invoice_date": date(invoice.issue_date),
+        "invoice_total": amount(invoice.total_minor, cur),
+        "footer": (settings.footer or "").strip(),
+        "seller": {
+            "name": org.legal_name or org.name,
+            "address": _address_lines(org.address, org.locale or "en"),
+            "tax_id": org.tax_id,
+        },
+        "logo": _logo(org),
+        "customer": {
+            "name": customer_lines[0] if customer_lines else "",
+            "extra": customer_lines[1:],
+            "address": _address_lines(address, org.locale or "en"),
+        },
+    }
 
 
 def render_pdf(html: str) -> bytes:

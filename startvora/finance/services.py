@@ -44,6 +44,19 @@ class FinanceError(ValueError):
         self.message, self.field = message, field
 
 
+def method_labels() -> dict[str, str]:
+    """How each payment method is named on pages and receipts."""
+    return {
+        "bank_transfer": _("Bank transfer"),
+        "card": _("Card"),
+        "cash": _("Cash"),
+        "cheque": _("Cheque"),
+        "direct_debit": _("Direct debit"),
+        "other": _("Other"),
+        "credit": _("Customer credit"),
+    }
+
+
 def today_of(org: Organization) -> dt.date:
     """Today in the organization's time zone (an invoice's date is the business's day)."""
     return dt.datetime.now(ZoneInfo(org.timezone)).date()

@@ -16,6 +16,7 @@ import pytest
 
 from startvora.core.storage import storage
 from startvora.core.tenancy import org_context
+from startvora.extensions import db as _db
 from startvora.finance import pdf, services
 from startvora.finance.schemas import PaymentIn
 from startvora.paths import resource_dir
@@ -353,3 +354,40 @@ def test_html_that_asks_for_the_network_still_prints_without_it(listener):
     )
     assert data.startswith(b"%PDF-")
     assert not connected(listener)
+
+
+@needs_poppler
+def test_a_payment_receipt_names_the_invoice_the_amount_and_what_is_left(client, people, login):
+    people.org_a.currency = "EUR"
+    with org_context(people.org_a.id):
+        invoice = factories.make_invoice(people.org_a, issue=True)  # 200.00
+        first = services.record_payment(
+            people.org_a.id, None, invoice,
+            PaymentIn.model_construct(paid_on=invoice.issue_date, amount=5000, method="cash",
+                                      reference="", note="", overpayment=""),
+        )  # fmt: skip
+        second = services.record_payment(
+            people.org_a.id, None, invoice,
+            PaymentIn.model_construct(paid_on=invoice.issue_date, amount=20000, method="card",
+                                      reference="Visa 4242", note="", overpayment="credit"),
+        )  # fmt: skip
+        _db.session.commit()
+        ids = (invoice.id, first.id, second.id, invoice.number)
+    login(people.bob)  # a viewer may read receipts
+    invoice_id, first_id, second_id, number = ids
+    response = client.get(f"/o/acme/finance/invoices/{invoice_id}/payments/{second_id}/receipt")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert f"{number}-P2.pdf" in response.headers["Content-Disposition"]
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Payment receipt" in text and f"{number}-P2" in text and "Visa 4242" in text
+    assert "€200.00" in text and "€50.00 beyond the balance is kept as your credit" in text
+    assert "paid in full" in text
+    page = client.get(f"/o/acme/finance/invoices/{invoice_id}").get_data(as_text=True)
+    assert f"/payments/{first_id}/receipt" in page
+    with org_context(people.org_a.id):
+        other = factories.make_invoice(people.org_a, issue=True)
+        _db.session.commit()
+    wrong = client.get(f"/o/acme/finance/invoices/{other.id}/payments/{first_id}/receipt")
+    assert wrong.status_code == 404

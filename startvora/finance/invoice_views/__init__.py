@@ -6,6 +6,14 @@ One module per page; importing the package adds every route to the finance bluep
 
 from __future__ import annotations
 
-from startvora.finance.invoice_views import attachments, billing, form, listing, page, recurring
+from startvora.finance.invoice_views import (
+    attachments,
+    billing,
+    form,
+    listing,
+    page,
+    receipts,
+    recurring,
+)
 
-__all__ = ["attachments", "billing", "form", "listing", "page", "recurring"]
+__all__ = ["attachments", "billing", "form", "listing", "page", "receipts", "recurring"]

@@ -29,18 +29,6 @@ from startvora.finance.models import PAYMENT_METHODS, Invoice
 from startvora.finance.schemas import PaymentIn, SendIn
 
 
-def method_labels() -> dict[str, str]:
-    return {
-        "bank_transfer": _("Bank transfer"),
-        "card": _("Card"),
-        "cash": _("Cash"),
-        "cheque": _("Cheque"),
-        "direct_debit": _("Direct debit"),
-        "other": _("Other"),
-        "credit": _("Customer credit"),
-    }
-
-
 def _show(invoice: Invoice, **extra: Any) -> Any:
     today = services.today_of(g.org)
     credit = 0
@@ -67,7 +55,7 @@ def _show(invoice: Invoice, **extra: Any) -> Any:
         invoice=invoice,
         state=invoice.state(today),
         labels=state_labels(),
-        methods=method_labels(),
+        methods=services.method_labels(),
         today=today,
         credit=credit,
         credit_notes=notes,
@@ -188,7 +176,7 @@ def _payment_page(
         invoice=invoice,
         values=values,
         errors=errors,
-        methods=[(k, v) for k, v in method_labels().items() if k != "credit"],
+        methods=[(k, v) for k, v in services.method_labels().items() if k != "credit"],
     )
 
 
