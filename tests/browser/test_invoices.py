@@ -1,7 +1,9 @@
 """An invoice in a real browser: pick a customer and a product, watch the totals, issue it,
-record a payment and see it paid."""
+email it (to a real SMTP server), record a payment and see it paid."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,7 +16,7 @@ from tests.browser.conftest import check_accessibility, sign_in
 pytestmark = pytest.mark.browser
 
 
-def seed_shop(live_server) -> dict[str, object]:
+def seed_shop(live_server, smtp_port: int | None = None) -> dict[str, object]:
     who = live_server.seed()
     with live_server.app.app_context():
         from startvora.orgs.models import Organization
@@ -22,7 +24,16 @@ def seed_shop(live_server) -> dict[str, object]:
         org = db.session.execute(db.select(Organization)).scalar_one()
         with org_context(org.id):
             vat = factories.make_tax_rate(org, "VAT", "19")
-            factories.make_company(org, name="Globex GmbH", city="Berlin")
+            factories.make_company(
+                org, name="Globex GmbH", city="Berlin", email="billing@globex.test"
+            )
+            if smtp_port:
+                from startvora.core.mail import MailServer
+
+                db.session.add(
+                    MailServer(org_id=org.id, host="127.0.0.1", port=smtp_port, security="none",
+                               from_address="office@acme.test")
+                )  # fmt: skip
             factories.make_product(
                 org, name="Workshop day", sku="WS-1", unit="day", prices={"EUR": 140000},
                 tax_ids=[vat.id],
@@ -31,8 +42,9 @@ def seed_shop(live_server) -> dict[str, object]:
     return who
 
 
-def test_create_issue_and_get_paid(live_server, page: Page, width):
-    who = seed_shop(live_server)
+def test_create_issue_email_and_get_paid(live_server, page: Page, width, smtp_server):
+    port, received = smtp_server
+    who = seed_shop(live_server, port)
     sign_in(page, live_server.url, who["email"], who["password"])
     page.goto(live_server.url + "/o/acme/finance/invoices/new")
     page.fill("#f-customer", "Globex")
@@ -53,6 +65,20 @@ def test_create_issue_and_get_paid(live_server, page: Page, width):
     page.get_by_role("button", name="Save and issue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("INV-")
     expect(page.locator(".invoice-headline .badge")).to_have_text("Unpaid")
+
+    page.get_by_role("link", name="Send", exact=True).click()
+    expect(page.locator("#f-to")).to_have_value("billing@globex.test")
+    page.get_by_role("button", name="Send the invoice").click()
+    expect(page.get_by_text("The invoice is on its way to billing@globex.test.")).to_be_visible()
+    history = page.locator("section[aria-labelledby=s-history]")
+    expect(history.locator("dt:text-is('Sent') + dd")).not_to_have_text("Not yet")
+    deadline = time.monotonic() + 10
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (message,) = received
+    assert message["To"] == "billing@globex.test"
+    names = [p.get_filename() for p in message.walk() if p.get_filename()]
+    assert len(names) == 1 and names[0].startswith("INV-") and names[0].endswith(".pdf")
 
     page.get_by_role("link", name="Record a payment").click()
     expect(page.locator("#f-amount")).to_have_value("3452.50")
