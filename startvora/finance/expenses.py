@@ -8,7 +8,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
@@ -16,7 +15,6 @@ from werkzeug.datastructures import FileStorage
 from startvora.core import audit, events, files, money
 from startvora.core.db import fold, utcnow
 from startvora.core.tasks import periodic
-from startvora.core.tenancy import org_context, system_context
 from startvora.crm.models import Company, Contact
 from startvora.extensions import db
 from startvora.finance import ledger, services, totals
@@ -482,46 +480,14 @@ def stop_recurring(org_id: int, actor_id: int | None, schedule: RecurringExpense
 
 def run_recurring(org: Organization) -> int:
     """Enter every expense whose date has come (missed ones too, once each); how many."""
-    from startvora.finance.recurring import MAX_CATCH_UP
+    from startvora.finance.recurring import catch_up
 
-    today = services.today_of(org)
-    due = list(
-        db.session.execute(
-            db.select(RecurringExpense.id).where(
-                RecurringExpense.active.is_(True), RecurringExpense.next_date <= today
-            )
-        ).scalars()
-    )
-    made = 0
-    for schedule_id in due:
-        for _step in range(MAX_CATCH_UP):
-            schedule = db.session.get(RecurringExpense, schedule_id)
-            if schedule is None or not schedule.active or schedule.next_date is None:
-                break
-            if schedule.next_date > today:
-                break
-            make_next(org, schedule)
-            db.session.commit()  # the expense and the schedule's next date, together
-            made += 1
-    return made
+    return catch_up(org, RecurringExpense, lambda schedule: make_next(org, schedule))
 
 
 @periodic(label=_l("Recurring expenses"), minute="7", hour="*")
 def recurring_expenses() -> None:
     """Every hour: enter the recurring expenses whose date has come, in every organization."""
-    with system_context("find organizations with recurring expenses due"):
-        org_ids = list(
-            db.session.execute(
-                db.select(RecurringExpense.org_id)
-                .where(RecurringExpense.active.is_(True), RecurringExpense.next_date.is_not(None))
-                .distinct()
-            ).scalars()
-        )
-    for org_id in org_ids:
-        with org_context(org_id):
-            org = db.session.get(Organization, org_id)
-            if org is None:
-                continue
-            g.org = org
-            run_recurring(org)
-            db.session.rollback()
+    from startvora.finance.recurring import in_each_org
+
+    in_each_org(RecurringExpense, run_recurring)

@@ -169,37 +169,64 @@ def issue_next(org: Organization, schedule: RecurringInvoice) -> Invoice:
     return invoice
 
 
-def run_schedules(org: Organization) -> int:
-    """Issue every invoice whose date has come (missed ones too); how many were issued."""
-    from startvora.finance import sending
-
+def catch_up(org: Organization, model: Any, make: Any) -> int:
+    """Call `make(schedule)` for every active schedule of `model` (it has active and next_date)
+    whose date has come, missed dates too, once each; commit after each. How many were made."""
     today = services.today_of(org)
     due = list(
         db.session.execute(
-            db.select(RecurringInvoice.id).where(
-                RecurringInvoice.active.is_(True), RecurringInvoice.next_date <= today
-            )
+            db.select(model.id).where(model.active.is_(True), model.next_date <= today)
         ).scalars()
     )
-    issued = 0
+    made = 0
     for schedule_id in due:
         for _step in range(MAX_CATCH_UP):
-            schedule = db.session.get(RecurringInvoice, schedule_id)
+            schedule = db.session.get(model, schedule_id)
             if schedule is None or not schedule.active or schedule.next_date is None:
                 break
             if schedule.next_date > today:
                 break
-            invoice = issue_next(org, schedule)
-            if schedule.auto_send and invoice.customer_email:
-                subject, message = sending.default_message(org, invoice, _money(org))
-                # Issued all the same when email cannot go out: it shows as not sent.
-                with contextlib.suppress(mail.MailNotConfigured, services.FinanceError):
-                    sending.send_invoice(
-                        org.id, None, invoice, invoice.customer_email, subject, message
-                    )
-            db.session.commit()  # the invoice and the schedule's next date, together
-            issued += 1
-    return issued
+            make(schedule)
+            db.session.commit()  # what was made and the schedule's next date, together
+            made += 1
+    return made
+
+
+def in_each_org(model: Any, run: Any) -> None:
+    """Call `run(org)` in every organization with an active schedule of `model`."""
+    with system_context(f"find organizations with {model.__tablename__} due"):
+        org_ids = list(
+            db.session.execute(
+                db.select(model.org_id)
+                .where(model.active.is_(True), model.next_date.is_not(None))
+                .distinct()
+            ).scalars()
+        )
+    for org_id in org_ids:
+        with org_context(org_id):
+            org = db.session.get(Organization, org_id)
+            if org is None:
+                continue
+            g.org = org
+            run(org)
+            db.session.rollback()
+
+
+def run_schedules(org: Organization) -> int:
+    """Issue every invoice whose date has come (missed ones too); how many were issued."""
+    from startvora.finance import sending
+
+    def make(schedule: RecurringInvoice) -> None:
+        invoice = issue_next(org, schedule)
+        if schedule.auto_send and invoice.customer_email:
+            subject, message = sending.default_message(org, invoice, _money(org))
+            # Issued all the same when email cannot go out: it shows as not sent.
+            with contextlib.suppress(mail.MailNotConfigured, services.FinanceError):
+                sending.send_invoice(
+                    org.id, None, invoice, invoice.customer_email, subject, message
+                )
+
+    return catch_up(org, RecurringInvoice, make)
 
 
 def _money(org: Organization) -> Any:
@@ -213,19 +240,4 @@ def _money(org: Organization) -> Any:
 @periodic(label=_l("Recurring invoices"), minute="5", hour="*")
 def recurring_invoices() -> None:
     """Every hour (each organization's day starts at its own time): issue what is due."""
-    with system_context("find organizations with recurring invoices due"):
-        org_ids = list(
-            db.session.execute(
-                db.select(RecurringInvoice.org_id)
-                .where(RecurringInvoice.active.is_(True), RecurringInvoice.next_date.is_not(None))
-                .distinct()
-            ).scalars()
-        )
-    for org_id in org_ids:
-        with org_context(org_id):
-            org = db.session.get(Organization, org_id)
-            if org is None:
-                continue
-            g.org = org
-            run_schedules(org)
-            db.session.rollback()
+    in_each_org(RecurringInvoice, run_schedules)
