@@ -64,6 +64,11 @@ def main() -> None:
                 public_path, note_id, quote_id, quote_path = _finance_examples(
                     app, org.id, owner.id
                 )
+                from startvora.finance.expense_models import Expense
+
+                receipt_id = db.session.execute(
+                    db.select(Expense.id).where(Expense.receipt_file_id.is_not(None)).limit(1)
+                ).scalar_one()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}"
@@ -111,6 +116,11 @@ def main() -> None:
             "finance-settings": f"/o/{slug}/finance/settings",
             "tax-rates": f"/o/{slug}/finance/tax-rates",
             "tax-exemptions": f"/o/{slug}/finance/tax-exemptions",
+            "expenses": f"/o/{slug}/finance/expenses",
+            "expense": f"/o/{slug}/finance/expenses/{receipt_id}",
+            "expense-new": f"/o/{slug}/finance/expenses/new?kind=bill",
+            "expenses-recurring": f"/o/{slug}/finance/expenses/recurring",
+            "reports": f"/o/{slug}/finance/reports",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",

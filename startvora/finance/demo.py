@@ -297,15 +297,19 @@ def _receipt_image(row: dict[str, Any], currency: str) -> bytes:
     """A till receipt drawn for the demo: vendor, date, total."""
     import io
 
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     image = Image.new("RGB", (360, 520), "white")
     draw = ImageDraw.Draw(image)
+    try:  # a monospaced till font with accents; Pillow's own font has no "é"
+        font: Any = ImageFont.truetype("DejaVuSansMono.ttf", 22)
+    except OSError:
+        font = ImageFont.load_default(size=22)
     total = f"{row['total_minor'] / 100:.2f} {currency}"
     lines = [row["vendor_name"], row["spent_on"].isoformat(), "", row["category"], "",
              f"TOTAL  {total}", "", "Thank you!"]  # fmt: skip
     for i, text in enumerate(lines):
-        draw.text((30, 40 + i * 48), text, fill="black", font_size=24)
+        draw.text((30, 40 + i * 48), text, fill="black", font=font)
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()

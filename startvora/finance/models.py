@@ -130,7 +130,8 @@ class Invoice(TenantMixin, TimestampMixin, db.Model):
         # Partial: almost every row has none, and a full index's statistics make the planner
         # shun it for "the credit notes of this invoice" (24 ms for 200k invoices, not 0.05).
         Index(
-            "ix_finance_invoices_credit_for", "credit_for_id",
+            "ix_finance_invoices_credit_for",
+            "credit_for_id",
             sqlite_where=text("credit_for_id IS NOT NULL"),
         ),
     )
