@@ -121,6 +121,8 @@ def main() -> None:
             "expense-new": f"/o/{slug}/finance/expenses/new?kind=bill",
             "expenses-recurring": f"/o/{slug}/finance/expenses/recurring",
             "reports": f"/o/{slug}/finance/reports",
+            "profit-and-loss": f"/o/{slug}/finance/reports/profit-and-loss?range=this_year",
+            "aging": f"/o/{slug}/finance/reports/receivables-aging",
             "profile": "/profile/",
             "two-factor": "/profile/two-factor",
             "api-docs": "/api-docs",

@@ -1,1 +1,0 @@
-"""Finance reports: profit and loss, receivables aging, tax summary, revenue, expenses, cash."""
