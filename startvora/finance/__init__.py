@@ -20,9 +20,6 @@ VIEW_MODULES: tuple[str, ...] = (
     "exemption_views",
     "public_views",
     "api",
-    "expense_api",
-    "exemption_api",
-    "report_api",
 )
 
 

@@ -1,4 +1,4 @@
-"""Finance in the API: tax rates, products, invoices and credit notes (list with the total,
+"""Invoices, quotes and credit notes in the API (list with the total,
 read, draft, change a draft, issue, void, pay, credit, delete a draft).
 
 Amounts are sent as decimal strings in the document's currency ("1250.50") and answered both
@@ -20,46 +20,11 @@ from startvora.core.db import count_of, fold
 from startvora.core.forms import FORM_ERROR, parse
 from startvora.extensions import db
 from startvora.finance import services
-from startvora.finance.models import Invoice, Product
-from startvora.finance.schemas import InvoiceIn, PaymentIn, ProductIn, TaxRateIn
-
-MAX_LIMIT = 200
-
+from startvora.finance.api.common import MAX_LIMIT, Deleted, amount, get_own, parse_context, refused
+from startvora.finance.models import Invoice
+from startvora.finance.schemas import InvoiceIn, PaymentIn
 
 # -- answers -----------------------------------------------------------------------------------
-
-
-class TaxRateOut(BaseModel):
-    id: int
-    name: str
-    rate: Decimal
-    compound: bool
-    archived: bool
-
-
-class TaxRateList(BaseModel):
-    items: list[TaxRateOut]
-
-
-class ProductOut(BaseModel):
-    id: int
-    name: str
-    kind: str
-    sku: str
-    description: str
-    unit: str
-    prices: dict[str, str]
-    tax_ids: list[int]
-    income_category: str
-    expense_category: str
-    archived: bool
-
-
-class ProductPage(BaseModel):
-    items: list[ProductOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class LineOut(BaseModel):
@@ -153,11 +118,6 @@ class InvoicePage(BaseModel):
     offset: int
 
 
-class Deleted(BaseModel):
-    id: int
-    deleted: bool
-
-
 # -- bodies (documented in the OpenAPI document; read with the forms' schemas) -------------------
 
 
@@ -203,44 +163,7 @@ class CreditBody(BaseModel):
     reason: str
 
 
-class ProductBody(BaseModel):
-    name: str = ""
-    kind: str = "product"
-    sku: str = ""
-    description: str = ""
-    unit: str = ""
-    prices: dict[str, str] = Field({}, description="currency -> decimal price")
-    tax_ids: list[int] = []
-    income_category: str = ""
-    expense_category: str = ""
-
-
-class RateBody(BaseModel):
-    name: str
-    rate: str
-    compound: bool = False
-
-
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _amount(minor: int, currency: str) -> str:
-    return format(money.from_minor(minor, currency), "f")
-
-
-def _context(currency: str | None = None) -> dict[str, str]:
-    return {"currency": currency or g.org.currency, "locale": "en"}  # plain decimals only
-
-
-def _get(model: Any, record_id: int, what: str) -> Any:
-    obj = db.session.get(model, record_id)
-    if obj is None or obj.org_id != g.org.id:
-        raise ApiError(404, f"No such {what}.")
-    return obj
-
-
-def _refused(exc: services.FinanceError) -> Invalid:
-    return Invalid({exc.field or FORM_ERROR: str(exc.message)})
 
 
 def _invoice_out(invoice: Invoice) -> dict[str, Any]:
@@ -252,12 +175,12 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
             if hasattr(invoice, name)
         },
         "state": invoice.state(services.today_of(g.org)),
-        "subtotal": _amount(invoice.subtotal_minor, cur),
-        "tax": _amount(invoice.tax_minor, cur),
-        "total": _amount(invoice.total_minor, cur),
-        "paid": _amount(invoice.paid_minor, cur),
-        "credited": _amount(invoice.credited_minor, cur),
-        "balance": _amount(invoice.balance_minor, cur),
+        "subtotal": amount(invoice.subtotal_minor, cur),
+        "tax": amount(invoice.tax_minor, cur),
+        "total": amount(invoice.total_minor, cur),
+        "paid": amount(invoice.paid_minor, cur),
+        "credited": amount(invoice.credited_minor, cur),
+        "balance": amount(invoice.balance_minor, cur),
         "balance_minor": invoice.balance_minor,
         "lines": [
             {
@@ -266,11 +189,11 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
                 "description": line.description,
                 "quantity": line.quantity,
                 "unit": line.unit,
-                "unit_price": _amount(line.unit_price_minor, cur),
+                "unit_price": amount(line.unit_price_minor, cur),
                 "discount": line.discount,
                 "tax_ids": line.tax_ids,
-                "net": _amount(line.net_minor, cur),
-                "total": _amount(line.total_minor, cur),
+                "net": amount(line.net_minor, cur),
+                "total": amount(line.total_minor, cur),
                 "expense_id": line.expense_id,
             }
             for line in invoice.lines
@@ -279,8 +202,8 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
             {
                 "name": t.name,
                 "rate": t.rate,
-                "base": _amount(t.base_minor, cur),
-                "amount": _amount(t.amount_minor, cur),
+                "base": amount(t.base_minor, cur),
+                "amount": amount(t.amount_minor, cur),
             }
             for t in invoice.taxes
         ],
@@ -288,7 +211,7 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
             {
                 "id": p.id,
                 "paid_on": p.paid_on,
-                "amount": _amount(p.amount_minor, cur),
+                "amount": amount(p.amount_minor, cur),
                 "method": p.method,
                 "reference": p.reference,
             }
@@ -299,110 +222,6 @@ def _invoice_out(invoice: Invoice) -> dict[str, Any]:
             for f in files.attached_to("invoice", invoice.id)
         ],
     }
-
-
-def _product_out(product: Product) -> dict[str, Any]:
-    out = {name: getattr(product, name) for name in ProductOut.model_fields}
-    out["prices"] = {c: _amount(m, c) for c, m in (product.prices or {}).items()}
-    return out
-
-
-# -- tax rates --------------------------------------------------------------------------------
-
-
-@endpoint(
-    "/tax-rates", summary="The organization's tax rates", response=TaxRateList,
-    permission="finance:view", tag="Finance",
-)  # fmt: skip
-def tax_rates_list() -> Any:
-    return {"items": services.tax_rates(g.org.id, include_archived=True)}
-
-
-@write_endpoint(
-    "POST", "/tax-rates", summary="Add a tax rate", response=TaxRateOut,
-    permission="finance:admin", tag="Finance", body=RateBody, status=201,
-)  # fmt: skip
-def tax_rates_create() -> Any:
-    data, errors = parse(TaxRateIn, json_body(), context=_context())
-    if data is None:
-        raise Invalid(dict(errors))
-    return services.save_tax_rate(g.org.id, g.api_user.id, data)
-
-
-# -- products ---------------------------------------------------------------------------------
-
-
-@endpoint(
-    "/products",
-    summary="Products and services: search, filter, page (with the total)",
-    response=ProductPage, permission="finance:view", tag="Finance",
-    query=(
-        ("q", "string", "search words (name, SKU)"),
-        ("kind", "string", "product or service"),
-        ("archived", "string", "'yes' for archived ones only, 'no' for those in use"),
-        ("limit", "integer", "1 to 200, default 50"),
-        ("offset", "integer", "rows to skip, default 0"),
-    ),
-)  # fmt: skip
-def products_list() -> Any:
-    query = db.select(Product)
-    for word in request.args.get("q", "")[:200].split():
-        word = fold(word).replace("%", "").replace("_", "")
-        query = query.where(Product.search_name.like(f"%{word}%"))
-    kind = request.args.get("kind", "")
-    if kind:
-        query = query.where(Product.kind == kind)
-    archived = request.args.get("archived", "")
-    if archived in ("yes", "no"):
-        query = query.where(Product.archived.is_(archived == "yes"))
-    limit = int_arg("limit", 50, 1, MAX_LIMIT)
-    offset = int_arg("offset", 0, 0, 10**9)
-    total = count_of(query)
-    rows = db.session.execute(
-        query.order_by(Product.search_name, Product.id).limit(limit).offset(offset)
-    ).scalars()
-    return {"items": [_product_out(p) for p in rows], "total": total, "limit": limit,
-            "offset": offset}  # fmt: skip
-
-
-@endpoint(
-    "/products/<int:product_id>", summary="One product or service", response=ProductOut,
-    permission="finance:view", tag="Finance",
-)  # fmt: skip
-def products_get(product_id: int) -> Any:
-    return _product_out(_get(Product, product_id, "product"))
-
-
-def _save_product(product: Product | None) -> Any:
-    body = json_body()
-    values: dict[str, Any] = {}
-    if product is not None:
-        values = {name: getattr(product, name) for name in ProductIn.model_fields}
-        values["prices"] = {c: _amount(m, c) for c, m in (product.prices or {}).items()}
-    values.update({k: v for k, v in body.items() if k in ProductIn.model_fields})
-    data, errors = parse(ProductIn, values, context=_context())
-    if data is None:
-        raise Invalid(dict(errors))
-    try:
-        return _product_out(services.save_product(g.org.id, g.api_user.id, data, product))
-    except services.FinanceError as exc:
-        raise _refused(exc) from None
-
-
-@write_endpoint(
-    "POST", "/products", summary="Add a product or service", response=ProductOut,
-    permission="finance:edit", tag="Finance", body=ProductBody, status=201,
-)  # fmt: skip
-def products_create() -> Any:
-    return _save_product(None)
-
-
-@write_endpoint(
-    "PATCH", "/products/<int:product_id>", summary="Change a product (only the fields sent)",
-    response=ProductOut, permission="finance:edit", tag="Finance", body=ProductBody,
-)  # fmt: skip
-def products_update(product_id: int) -> Any:
-    return _save_product(_get(Product, product_id, "product"))
 
 
 # -- invoices ---------------------------------------------------------------------------------
@@ -461,8 +280,8 @@ def invoices_list() -> Any:
     items = [
         {**{n: getattr(i, n) for n in ("id", "kind", "number", "customer_name", "currency",
                                          "issue_date", "due_date")},
-         "state": i.state(today), "total": _amount(i.total_minor, i.currency),
-         "balance": _amount(i.balance_minor, i.currency)}
+         "state": i.state(today), "total": amount(i.total_minor, i.currency),
+         "balance": amount(i.balance_minor, i.currency)}
         for i in rows
     ]  # fmt: skip
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -473,7 +292,7 @@ def invoices_list() -> Any:
     response=InvoiceOut, permission="finance:view", tag="Finance",
 )  # fmt: skip
 def invoices_get(invoice_id: int) -> Any:
-    return _invoice_out(_get(Invoice, invoice_id, "invoice"))
+    return _invoice_out(get_own(Invoice, invoice_id, "invoice"))
 
 
 def _save_invoice(invoice: Invoice | None) -> Any:
@@ -489,7 +308,7 @@ def _save_invoice(invoice: Invoice | None) -> Any:
                 "prices_include_tax", "notes", "footer"}  # fmt: skip
         head = {**{k: getattr(invoice, k) for k in kept}, **head}
         head.setdefault("exchange_rate", format(invoice.exchange_rate, "f"))
-    context = _context(head.get("currency") or None)
+    context = parse_context(head.get("currency") or None)
     errors: dict[str, str] = {}
     lines = []
     if raw_lines is None:  # a PATCH without lines keeps them
@@ -516,7 +335,7 @@ def _save_invoice(invoice: Invoice | None) -> Any:
     try:
         return _invoice_out(services.save_draft(g.org.id, g.api_user.id, data, invoice))
     except services.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -532,7 +351,7 @@ def invoices_create() -> Any:
     response=InvoiceOut, permission="finance:edit", tag="Finance", body=InvoiceBody,
 )  # fmt: skip
 def invoices_update(invoice_id: int) -> Any:
-    return _save_invoice(_get(Invoice, invoice_id, "invoice"))
+    return _save_invoice(get_own(Invoice, invoice_id, "invoice"))
 
 
 @write_endpoint(
@@ -540,11 +359,11 @@ def invoices_update(invoice_id: int) -> Any:
     response=InvoiceOut, permission="finance:edit", tag="Finance",
 )  # fmt: skip
 def invoices_issue(invoice_id: int) -> Any:
-    invoice = _get(Invoice, invoice_id, "invoice")
+    invoice = get_own(Invoice, invoice_id, "invoice")
     try:
         return _invoice_out(services.issue(g.org.id, g.api_user.id, invoice))
     except services.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -552,12 +371,12 @@ def invoices_issue(invoice_id: int) -> Any:
     response=InvoiceOut, permission="finance:edit", tag="Finance", body=VoidBody,
 )  # fmt: skip
 def invoices_void(invoice_id: int) -> Any:
-    invoice = _get(Invoice, invoice_id, "invoice")
+    invoice = get_own(Invoice, invoice_id, "invoice")
     reason = json_body().get("reason", "")
     try:
         return _invoice_out(services.void(g.org.id, g.api_user.id, invoice, str(reason)))
     except services.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -566,14 +385,14 @@ def invoices_void(invoice_id: int) -> Any:
     permission="finance:edit", tag="Finance", body=PaymentBody, status=201,
 )  # fmt: skip
 def invoices_pay(invoice_id: int) -> Any:
-    invoice = _get(Invoice, invoice_id, "invoice")
-    data, errors = parse(PaymentIn, json_body(), context=_context(invoice.currency))
+    invoice = get_own(Invoice, invoice_id, "invoice")
+    data, errors = parse(PaymentIn, json_body(), context=parse_context(invoice.currency))
     if data is None:
         raise Invalid(dict(errors))
     try:
         services.record_payment(g.org.id, g.api_user.id, invoice, data)
     except services.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return _invoice_out(invoice)
 
 
@@ -583,7 +402,7 @@ def invoices_pay(invoice_id: int) -> Any:
     permission="finance:edit", tag="Finance", body=CreditBody, status=201,
 )  # fmt: skip
 def invoices_credit(invoice_id: int) -> Any:
-    invoice = _get(Invoice, invoice_id, "invoice")
+    invoice = get_own(Invoice, invoice_id, "invoice")
     body = json_body()
     raw = body.get("lines")
     if not isinstance(raw, dict):
@@ -604,7 +423,7 @@ def invoices_credit(invoice_id: int) -> Any:
             g.org.id, g.api_user.id, invoice, quantities, str(body.get("reason", ""))
         )
     except services.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return _invoice_out(note)
 
 
@@ -613,9 +432,9 @@ def invoices_credit(invoice_id: int) -> Any:
     permission="finance:delete", tag="Finance",
 )  # fmt: skip
 def invoices_delete(invoice_id: int) -> Any:
-    invoice = _get(Invoice, invoice_id, "invoice")
+    invoice = get_own(Invoice, invoice_id, "invoice")
     try:
         services.delete_draft(g.org.id, g.api_user.id, invoice)
     except services.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return {"id": invoice_id, "deleted": True}

@@ -15,18 +15,17 @@ from typing import Any
 from flask import g, request
 from pydantic import BaseModel, Field
 
-from startvora.core import money
 from startvora.core.api import ApiError, Invalid, endpoint, int_arg, json_body, write_endpoint
 from startvora.core.db import count_of, fold
 from startvora.core.files import UploadError
-from startvora.core.forms import FORM_ERROR, parse
+from startvora.core.forms import parse
 from startvora.extensions import db
 from startvora.finance import expenses, services
+from startvora.finance.api.common import MAX_LIMIT, Deleted, amount, get_own, parse_context, refused
 from startvora.finance.expense_models import Expense, RecurringExpense
 from startvora.finance.models import Invoice, InvoiceLine
 from startvora.finance.schemas import ExpenseIn, RecurringExpenseIn
 
-MAX_LIMIT = 200
 TAG = "Expenses"
 
 
@@ -129,11 +128,6 @@ class RecurringExpensePage(BaseModel):
     offset: int
 
 
-class Deleted(BaseModel):
-    id: int
-    deleted: bool
-
-
 # -- bodies (documented in the OpenAPI document; read with the forms' schemas) -------------------
 
 
@@ -178,25 +172,6 @@ class PayBody(BaseModel):
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _amount(minor: int, currency: str) -> str:
-    return format(money.from_minor(minor, currency), "f")
-
-
-def _context(currency: str | None = None) -> dict[str, str]:
-    return {"currency": currency or g.org.currency, "locale": "en"}  # plain decimals only
-
-
-def _get(model: Any, record_id: int, what: str) -> Any:
-    obj = db.session.get(model, record_id)
-    if obj is None or obj.org_id != g.org.id:
-        raise ApiError(404, f"No such {what}.")
-    return obj
-
-
-def _refused(exc: expenses.FinanceError) -> Invalid:
-    return Invalid({exc.field or FORM_ERROR: str(exc.message)})
-
-
 def _billed(ids: list[int]) -> dict[int, int]:
     """Expense id -> the invoice (not void) that bills it, for a page of expenses at once."""
     if not ids:
@@ -217,13 +192,13 @@ def _expense_out(e: Expense, billed: dict[int, int] | None = None) -> dict[str, 
     return {
         **{name: getattr(e, name) for name in ExpenseOut.model_fields if hasattr(e, name)},
         "state": e.state(services.today_of(g.org)),
-        "amount": _amount(e.amount_minor, cur),
-        "net": _amount(e.net_minor, cur),
-        "tax": _amount(e.tax_minor, cur),
-        "total": _amount(e.total_minor, cur),
+        "amount": amount(e.amount_minor, cur),
+        "net": amount(e.net_minor, cur),
+        "tax": amount(e.tax_minor, cur),
+        "total": amount(e.total_minor, cur),
         "base_currency": base,
-        "base_net": _amount(e.base_net_minor, base),
-        "base_tax": _amount(e.base_tax_minor, base),
+        "base_net": amount(e.base_net_minor, base),
+        "base_tax": amount(e.base_tax_minor, base),
         "billed_invoice_id": billed.get(e.id),
         "receipt": {
             "id": receipt.id, "filename": receipt.filename, "content_type": receipt.content_type,
@@ -235,14 +210,14 @@ def _expense_out(e: Expense, billed: dict[int, int] | None = None) -> dict[str, 
 def _recurring_out(s: RecurringExpense) -> dict[str, Any]:
     return {
         **{n: getattr(s, n) for n in RecurringExpenseOut.model_fields if hasattr(s, n)},
-        "amount": _amount(s.amount_minor, s.currency),
+        "amount": amount(s.amount_minor, s.currency),
     }
 
 
 def _values_of(e: Expense) -> dict[str, Any]:
     """A saved expense as a body would send it (a PATCH changes only what it sends)."""
     values = {n: getattr(e, n) for n in ExpenseIn.model_fields if hasattr(e, n)}
-    values |= {"amount": _amount(e.amount_minor, e.currency),
+    values |= {"amount": amount(e.amount_minor, e.currency),
                "exchange_rate": format(e.exchange_rate, "f")}  # fmt: skip
     return values
 
@@ -250,7 +225,7 @@ def _values_of(e: Expense) -> dict[str, Any]:
 def _parse(schema: type[ExpenseIn], values: dict[str, Any]) -> Any:
     if isinstance(values.get("amount"), int | float) and not isinstance(values["amount"], bool):
         values["amount"] = str(values["amount"])
-    data, errors = parse(schema, values, context=_context(values.get("currency") or None))
+    data, errors = parse(schema, values, context=parse_context(values.get("currency") or None))
     if data is None:
         raise Invalid(dict(errors))
     return data
@@ -331,7 +306,7 @@ def expenses_list() -> Any:
     permission="finance:view", tag=TAG,
 )  # fmt: skip
 def expenses_get(expense_id: int) -> Any:
-    return _expense_out(_get(Expense, expense_id, "expense"))
+    return _expense_out(get_own(Expense, expense_id, "expense"))
 
 
 def _save(expense: Expense | None) -> Any:
@@ -342,7 +317,7 @@ def _save(expense: Expense | None) -> Any:
     try:
         saved = expenses.save_expense(g.org.id, g.api_user.id, data, expense)
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return _expense_out(saved)
 
 
@@ -360,7 +335,7 @@ def expenses_create() -> Any:
     response=ExpenseOut, permission="finance:edit", tag=TAG, body=ExpenseBody,
 )  # fmt: skip
 def expenses_update(expense_id: int) -> Any:
-    return _save(_get(Expense, expense_id, "expense"))
+    return _save(get_own(Expense, expense_id, "expense"))
 
 
 @write_endpoint(
@@ -368,11 +343,11 @@ def expenses_update(expense_id: int) -> Any:
     response=Deleted, permission="finance:delete", tag=TAG,
 )  # fmt: skip
 def expenses_delete(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     try:
         expenses.delete_expense(g.org.id, g.api_user.id, expense)
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return {"id": expense_id, "deleted": True}
 
 
@@ -382,11 +357,11 @@ def expenses_delete(expense_id: int) -> Any:
     permission="finance:approve", tag=TAG,
 )  # fmt: skip
 def expenses_approve(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     try:
         return _expense_out(expenses.approve(g.org.id, g.api_user.id, expense))
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -394,12 +369,12 @@ def expenses_approve(expense_id: int) -> Any:
     response=ExpenseOut, permission="finance:approve", tag=TAG, body=RejectBody,
 )  # fmt: skip
 def expenses_reject(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     reason = json_body().get("reason", "")
     try:
         return _expense_out(expenses.reject(g.org.id, g.api_user.id, expense, str(reason)))
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -408,11 +383,11 @@ def expenses_reject(expense_id: int) -> Any:
     response=ExpenseOut, permission="finance:approve", tag=TAG,
 )  # fmt: skip
 def expenses_reopen(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     try:
         return _expense_out(expenses.reopen(g.org.id, g.api_user.id, expense))
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -420,7 +395,7 @@ def expenses_reopen(expense_id: int) -> Any:
     response=ExpenseOut, permission="finance:edit", tag=TAG, body=PayBody,
 )  # fmt: skip
 def expenses_pay(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     body = json_body()
     try:
         paid_on = dt.date.fromisoformat(str(body.get("paid_on", "")))
@@ -430,7 +405,7 @@ def expenses_pay(expense_id: int) -> Any:
     try:
         return _expense_out(expenses.mark_paid(g.org.id, g.api_user.id, expense, paid_on, method))
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -440,11 +415,11 @@ def expenses_pay(expense_id: int) -> Any:
     response=ExpenseOut, permission="finance:edit", tag=TAG,
 )  # fmt: skip
 def expenses_bill(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     try:
         expenses.bill_expense(g.org.id, g.api_user.id, expense)
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     return _expense_out(expense)
 
 
@@ -455,7 +430,7 @@ def expenses_bill(expense_id: int) -> Any:
     response=ExpenseOut, permission="finance:edit", tag=TAG,
 )  # fmt: skip
 def expenses_receipt(expense_id: int) -> Any:
-    expense = _get(Expense, expense_id, "expense")
+    expense = get_own(Expense, expense_id, "expense")
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise Invalid({"file": "Send the receipt as multipart/form-data, in the field `file`."})
@@ -513,7 +488,7 @@ def recurring_expenses_create() -> Any:
     try:
         return _recurring_out(expenses.save_recurring(g.org.id, g.api_user.id, data))
     except expenses.FinanceError as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
 
 
 @write_endpoint(
@@ -522,6 +497,6 @@ def recurring_expenses_create() -> Any:
     permission="finance:edit", tag=TAG,
 )  # fmt: skip
 def recurring_expenses_stop(schedule_id: int) -> Any:
-    schedule = _get(RecurringExpense, schedule_id, "recurring expense")
+    schedule = get_own(RecurringExpense, schedule_id, "recurring expense")
     expenses.stop_recurring(g.org.id, g.api_user.id, schedule)
     return _recurring_out(schedule)
