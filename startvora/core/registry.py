@@ -88,6 +88,10 @@ def nav_items(section: str = "main") -> list[tuple[NavItem, bool]]:
         key=lambda i: len(i.match or i.endpoint),
         default=None,
     )
+    # A page shared by two entries (an invoice's page shows quotes too) names its own.
+    chosen = g.get("nav_key")
+    if chosen:
+        best = next((i for i in items if i.key == chosen), best)
     return [(i, i is best) for i in items]
 
 

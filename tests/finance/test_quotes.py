@@ -163,3 +163,13 @@ def test_a_quote_is_never_paid_or_credited_and_has_its_pdf(client, quote, login)
     login(quote.carol)
     response = client.get(f"{BASE}/invoices/{quote.quote_id}/pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
+def test_a_quotes_pages_light_the_quotes_entry_of_the_navigation(client, quote, login):
+    import re
+
+    login(quote.alice)
+    for path in (f"{BASE}/invoices/{quote.quote_id}", f"{BASE}/quotes/new"):
+        html = client.get(path).get_data(as_text=True)
+        current = re.findall(r'<a href="[^"]*"\s+aria-current="page">', html)
+        assert len(current) == 1 and "/finance/quotes" in current[0], path

@@ -148,6 +148,8 @@ def _page(
     if checked is None:
         _data, _errors, checked = _check(values, lines, final=False)
     preview, line_totals, exemption = checked
+    if (invoice.kind if invoice else kind) == "quote":
+        g.nav_key = "quotes"
     org_currency = g.org.currency
     return render(
         "finance/invoices/form.html",

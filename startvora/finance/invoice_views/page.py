@@ -30,6 +30,8 @@ from startvora.finance.schemas import PaymentIn, SendIn
 
 
 def _show(invoice: Invoice, **extra: Any) -> Any:
+    if invoice.is_quote:
+        g.nav_key = "quotes"
     today = services.today_of(g.org)
     credit = 0
     notes = []
