@@ -61,13 +61,32 @@ def folded(expr: Any) -> Any:
     return func.lower(expr)
 
 
-def insert_or_ignore(table: Any, **values: Any) -> Any:
-    """INSERT that does nothing when the row's key exists (SQLite and PostgreSQL)."""
+def upsert(table: Any) -> Any:
+    """An INSERT that can say what to do ON CONFLICT (SQLite and PostgreSQL write it alike)."""
     if db.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).values(**values).on_conflict_do_nothing()
+    return insert(table)
+
+
+def insert_or_ignore(table: Any, **values: Any) -> Any:
+    """INSERT that does nothing when the row's key exists (SQLite and PostgreSQL)."""
+    return upsert(table).values(**values).on_conflict_do_nothing()
+
+
+def lock_for_update(obj: Any) -> None:
+    """Hold `obj`'s row for the rest of the transaction and read it afresh, before a service
+    checks its state and changes it: of two requests changing the same record at once, the
+    second waits for the first to commit and then sees its change (a second approval, issue or
+    billing is refused instead of counted twice). SQLite takes its write lock with a no-op
+    UPDATE; PostgreSQL locks the row with SELECT ... FOR UPDATE."""
+    table = type(obj).__table__
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.select(table.c.id).where(table.c.id == obj.id).with_for_update())
+    else:
+        db.session.execute(table.update().where(table.c.id == obj.id).values(id=table.c.id))
+    db.session.refresh(obj)
 
 
 @event.listens_for(Engine, "connect")

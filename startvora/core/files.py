@@ -13,6 +13,7 @@ import io
 import logging
 import re
 import secrets
+import threading
 import unicodedata
 import warnings
 import zipfile
@@ -331,6 +332,14 @@ def make_thumbnail(data: bytes, name: str = "") -> tuple[bytes, str, int, int]:
 def make_pdf_thumbnail(data: bytes, name: str = "") -> tuple[bytes, str, int, int]:
     """A preview of a PDF's first page (a receipt, a scanned bill), as make_thumbnail gives;
     UploadError when the PDF cannot be read."""
+    with _PDFIUM:  # PDFium is not thread-safe: one document at a time per process
+        return _pdf_preview(data, name)
+
+
+_PDFIUM = threading.Lock()
+
+
+def _pdf_preview(data: bytes, name: str) -> tuple[bytes, str, int, int]:
     import pypdfium2
     from PIL import features
 

@@ -15,6 +15,8 @@ from babel.numbers import (
 )
 from flask_babel import gettext as _
 
+MAX_AMOUNT = Decimal(10) ** 24  # far past any real amount; minor units stay within 28 digits
+
 
 def exponent(currency: str) -> int:
     """Digits after the decimal point for a currency (JPY 0, USD 2, KWD 3)."""
@@ -84,6 +86,10 @@ def parse_amount(raw: Any, locale: str = "en") -> Decimal:
         except InvalidOperation:
             raise ValueError(_("Enter an amount like 1250.00.")) from None
     if not value.is_finite():
+        raise ValueError(_("Enter an amount like 1250.00."))
+    if abs(value) >= MAX_AMOUNT:  # 1e400: a typing mistake, and past exact arithmetic
+        raise ValueError(_("The amount is too large."))
+    if value and value.adjusted() < -12:
         raise ValueError(_("Enter an amount like 1250.00."))
     return value
 

@@ -50,6 +50,8 @@ class Registry:
     nav: list[NavItem] = dataclasses.field(default_factory=list)
     widgets: list[Widget] = dataclasses.field(default_factory=list)
     demo: list[DemoGenerator] = dataclasses.field(default_factory=list)
+    # Checks that may forbid changing an organization's currency: org id -> a reason, or None.
+    currency_guards: list[Callable[[int], str | None]] = dataclasses.field(default_factory=list)
 
 
 def init_app(app: Flask) -> None:
@@ -67,6 +69,16 @@ def add_nav(app: Flask, item: NavItem) -> None:
 
 def add_widget(app: Flask, widget: Widget) -> None:
     registry(app).widgets.append(widget)
+
+
+def add_currency_guard(app: Flask, guard: Callable[[int], str | None]) -> None:
+    """A module whose records are kept in the organization's currency refuses its change."""
+    registry(app).currency_guards.append(guard)
+
+
+def currency_locked(org_id: int) -> str | None:
+    """Why the organization's currency cannot change any more, or None."""
+    return next((r for guard in registry().currency_guards if (r := guard(org_id))), None)
 
 
 def add_demo(app: Flask, generator: DemoGenerator) -> None:

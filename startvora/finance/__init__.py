@@ -9,7 +9,13 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from startvora.core import trash
-from startvora.core.registry import DemoGenerator, NavItem, add_demo, add_nav
+from startvora.core.registry import (
+    DemoGenerator,
+    NavItem,
+    add_currency_guard,
+    add_demo,
+    add_nav,
+)
 
 VIEW_MODULES: tuple[str, ...] = (
     "invoice_views",
@@ -58,6 +64,7 @@ def register(app: Flask) -> None:
     add_timeline_source(customer_documents)
 
     add_demo(app, DemoGenerator("finance", demo.run, order=30))
+    add_currency_guard(app, _currency_in_use)
     trash.register(
         app,
         trash.TrashKind(
@@ -68,3 +75,24 @@ def register(app: Flask) -> None:
 
 def _title(obj: Any) -> str:
     return obj.display_name
+
+
+def _currency_in_use(org_id: int) -> str | None:
+    """Reports, invoices and expenses keep amounts in the organization's currency."""
+    from flask_babel import gettext as _
+
+    from startvora.extensions import db
+    from startvora.finance.expense_models import Expense
+    from startvora.finance.models import Invoice
+
+    used = db.session.execute(
+        db.select(Invoice.id).where(Invoice.org_id == org_id, Invoice.status != "draft").limit(1)
+    ).first() or db.session.execute(
+        db.select(Expense.id).where(Expense.org_id == org_id).limit(1)
+    ).first()  # fmt: skip
+    if used:
+        return _(
+            "Invoices and expenses are kept in this currency, so it cannot change. Invoices "
+            "in another currency can still be issued."
+        )
+    return None

@@ -91,8 +91,6 @@ def tax_exemptions_save() -> Any:
 def tax_exemptions_remove(exemption_id: int) -> Any:
     """Charge a customer tax again from their next saved draft on."""
     exemption = get_scoped_or_404(TaxExemption, exemption_id)
-    services.save_exemption(
-        g.org.id, current_user.id, exemption.company_id, exemption.contact_id, ""
-    )
+    services.lift_exemption(g.org.id, current_user.id, exemption)
     db.session.commit()
     return redirect_to(url_for("finance.tax_exemptions"), _("The customer is charged tax again."))

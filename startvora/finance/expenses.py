@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from startvora.core import audit, events, files, money
-from startvora.core.db import fold, utcnow
+from startvora.core.db import fold, lock_for_update, utcnow
 from startvora.core.tasks import periodic
 from startvora.crm.models import Company, Contact
 from startvora.extensions import db
@@ -99,6 +99,8 @@ def save_expense(
     org_id: int, actor_id: int | None, data: ExpenseIn, expense: Expense | None = None
 ) -> Expense:
     """Enter or change an expense; it waits for approval (again, if it had been rejected)."""
+    if expense is not None:
+        lock_for_update(expense)
     if expense is not None and expense.status == "approved":
         raise FinanceError(_("This expense is approved. Reopen it before changing it."))
     org = db.session.get(Organization, org_id)
@@ -136,6 +138,9 @@ def attach_receipt(
     org_id: int, actor_id: int | None, expense: Expense, upload: FileStorage
 ) -> files.StoredFile:
     """Keep a photo or PDF of the receipt with the expense (replacing an earlier one)."""
+    lock_for_update(expense)
+    if expense.status == "approved":
+        raise FinanceError(_("This expense is approved. Reopen it before changing its receipt."))
     stored = files.store_upload(
         org_id, actor_id, upload, allowed=RECEIPT_TYPES, owner=("expense", expense.id)
     )
@@ -154,6 +159,7 @@ def attach_receipt(
 
 def approve(org_id: int, actor_id: int | None, expense: Expense) -> Expense:
     """Accept an expense: from now on it counts in the reports and can be billed on."""
+    lock_for_update(expense)
     if expense.status == "approved":
         raise FinanceError(_("This expense is approved already."))
     expense.status, expense.decided_at, expense.decided_by_id = "approved", utcnow(), actor_id
@@ -168,6 +174,7 @@ def approve(org_id: int, actor_id: int | None, expense: Expense) -> Expense:
 
 def reject(org_id: int, actor_id: int | None, expense: Expense, reason: str) -> Expense:
     """Send an expense back to whoever entered it, saying why."""
+    lock_for_update(expense)
     if expense.status != "pending":
         raise FinanceError(_("Only an expense waiting for approval can be rejected."))
     reason = " ".join(reason.split())[:300]
@@ -184,6 +191,7 @@ def reject(org_id: int, actor_id: int | None, expense: Expense, reason: str) -> 
 
 def reopen(org_id: int, actor_id: int | None, expense: Expense) -> Expense:
     """Take an approved expense back to pending (out of the reports) so it can be corrected."""
+    lock_for_update(expense)
     if expense.status != "approved":
         raise FinanceError(_("Only an approved expense can be reopened."))
     billed = billed_on(expense.id)
@@ -194,9 +202,9 @@ def reopen(org_id: int, actor_id: int | None, expense: Expense) -> Expense:
                 invoice=billed.display_name,
             )
         )
-    ledger.post_expense(expense, -1)
     expense.status, expense.decided_at, expense.decided_by_id = "pending", None, None
     db.session.flush()
+    ledger.post_expense(expense, -1)
     audit.record("finance.expense_reopened", org=org_id, actor=actor_id, target=expense,
                  summary=expense.display_name)  # fmt: skip
     return expense
@@ -206,6 +214,7 @@ def mark_paid(
     org_id: int, actor_id: int | None, expense: Expense, paid_on: dt.date | None, method: str
 ) -> Expense:
     """Record that an approved vendor bill was paid."""
+    lock_for_update(expense)
     from startvora.finance.models import PAYMENT_METHODS
 
     if expense.kind != "bill" or expense.status != "approved":
@@ -227,6 +236,7 @@ def mark_paid(
 
 def delete_expense(org_id: int, actor_id: int | None, expense: Expense) -> None:
     """Remove an expense that is not approved, with its receipt."""
+    lock_for_update(expense)
     if expense.status == "approved":
         raise FinanceError(_("An approved expense counts in the reports: reopen it first."))
     audit.record("finance.expense_deleted", org=org_id, actor=actor_id, target=expense,
@@ -262,6 +272,7 @@ def billing_problem(expense_id: int, invoice: Invoice) -> str | None:
     ).scalar_one_or_none()
     if expense is None:
         return _("Choose expenses of this organization.")
+    lock_for_update(expense)  # two drafts billing it at once: the second sees the first
     if invoice.kind != "invoice":
         return _("Expenses are billed on invoices.")
     if not expense.billable or expense.status != "approved":
@@ -357,6 +368,7 @@ def add_to_invoice(
 
 def bill_expense(org_id: int, actor_id: int | None, expense: Expense) -> Invoice:
     """Put an expense on its customer's next invoice: their newest draft, else a new one."""
+    lock_for_update(expense)
     if not expense.billable or expense.status != "approved":
         raise FinanceError(_("Only an approved, billable expense can be billed to a customer."))
     already = billed_on(expense.id)
@@ -365,7 +377,10 @@ def bill_expense(org_id: int, actor_id: int | None, expense: Expense) -> Invoice
             _("This expense is billed on %(invoice)s already.", invoice=already.display_name)
         )
     company_id, contact_id = expense.customer_company_id, expense.customer_contact_id
-    who = Invoice.company_id == company_id if company_id else Invoice.contact_id == contact_id
+    if company_id:
+        who = Invoice.company_id == company_id
+    else:  # the person's own invoices, not their company's addressed to them
+        who = (Invoice.contact_id == contact_id) & Invoice.company_id.is_(None)
     draft = db.session.execute(
         db.select(Invoice)
         .where(who, Invoice.kind == "invoice", Invoice.status == "draft")
@@ -464,6 +479,10 @@ def make_next(org: Organization, schedule: RecurringExpense) -> Expense:
     db.session.add(expense)
     db.session.flush()
     ledger.post_expense(expense)
+    audit.record(
+        "finance.expense_created", org=org.id, actor=None, target=expense,
+        summary=_("Entered and approved by the schedule of %(what)s", what=schedule.display_name),
+    )  # fmt: skip
     schedule.made_count += 1
     schedule.last_expense_id = expense.id
     _move_on(schedule, day)

@@ -25,14 +25,18 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, Index, String, UniqueConstraint, delete, select
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from startvora.core import money
+from startvora.core.db import upsert
 from startvora.core.tenancy import TenantMixin
 from startvora.extensions import db
 
 MEASURES = ("income", "customer", "product", "tax_out", "tax_in", "expense", "cash_in")
+# A marker row: this organization's totals were counted from its documents once (by `rebuild`);
+# until then (a database from before the totals) the first change counts everything instead.
+BUILT = "built"
+BUILT_MONTH = dt.date(1970, 1, 1)
 
 Key = tuple[str, dt.date, str]
 Totals = dict[Key, list[int]]  # -> [amount, basis, count]
@@ -138,12 +142,12 @@ def _expense(totals: Totals, row: tuple[Any, ...], sign: int) -> None:
     day, category, base_net, base_tax, tax_rate, tax_name = row
     month = month_of(day)
     _add(totals, "expense", month, category, sign * base_net, 0, sign)
-    if base_tax:
+    if tax_name:  # a rate was chosen, 0 % too: its purchases belong in the tax summary
         _add(totals, "tax_in", month, tax_key(tax_rate, tax_name), sign * base_tax,
              sign * base_net, sign)  # fmt: skip
 
 
-def _write(org_id: int, totals: Totals) -> None:
+def _upsert(org_id: int, totals: Totals) -> None:
     rows = [
         {"org_id": org_id, "measure": m, "month": month, "key": key,
          "amount_minor": a, "basis_minor": b, "count": c}
@@ -153,7 +157,7 @@ def _write(org_id: int, totals: Totals) -> None:
     if not rows:
         return
     table = PeriodTotal.__table__
-    stmt = insert(table)
+    stmt = upsert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["org_id", "measure", "month", "key"],
         set_={
@@ -164,6 +168,25 @@ def _write(org_id: int, totals: Totals) -> None:
     )
     for start in range(0, len(rows), 500):
         db.session.execute(stmt, rows[start : start + 500])
+
+
+def is_built(org_id: int) -> bool:
+    """Whether the organization's totals were counted from its documents (see BUILT)."""
+    return (
+        db.session.execute(
+            select(PeriodTotal.id).where(PeriodTotal.org_id == org_id, PeriodTotal.measure == BUILT)
+        ).first()
+        is not None
+    )
+
+
+def _write(org_id: int, totals: Totals) -> None:
+    """Add a change to the kept totals; the first change ever counts every document instead
+    (the change is flushed already, so the count includes it)."""
+    if is_built(org_id):
+        _upsert(org_id, totals)
+    else:
+        rebuild(org_id)
 
 
 # -- kept up to date by the services -------------------------------------------------------------
@@ -281,7 +304,9 @@ def stored(org_id: int) -> Totals:
     """The totals as kept, for comparing with `compute`."""
     return {
         (r.measure, r.month, r.key): [r.amount_minor, r.basis_minor, r.count]
-        for r in db.session.execute(select(PeriodTotal)).scalars()
+        for r in db.session.execute(
+            select(PeriodTotal).where(PeriodTotal.org_id == org_id, PeriodTotal.measure != BUILT)
+        ).scalars()
         if r.amount_minor or r.basis_minor or r.count
     }
 
@@ -290,5 +315,6 @@ def rebuild(org_id: int) -> int:
     """Recompute an organization's totals from its documents; the number of rows written."""
     totals = compute(org_id)
     db.session.execute(delete(PeriodTotal).where(PeriodTotal.org_id == org_id))
-    _write(org_id, totals)
+    _upsert(org_id, totals)
+    _upsert(org_id, {(BUILT, BUILT_MONTH, ""): [0, 0, 1]})
     return len(totals)

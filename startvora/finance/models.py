@@ -393,6 +393,7 @@ class RecurringInvoice(TenantMixin, TimestampMixin, db.Model):
     )
     customer_name: Mapped[str] = mapped_column(String(200), default="")
     currency: Mapped[str] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal] = mapped_column(DecimalText, default=Decimal(1))  # base per 1
     prices_include_tax: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
     footer: Mapped[str] = mapped_column(Text, default="")

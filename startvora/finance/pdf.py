@@ -71,7 +71,7 @@ def receipt_pdf(payment: Any, org: Organization, settings: FinanceSettings) -> b
 def receipt_number(payment: Any) -> str:
     """The invoice's number and the payment's place among its payments: INV-2026-0042-P2."""
     invoice = payment.invoice
-    place = [p.id for p in invoice.payments].index(payment.id) + 1
+    place = sorted(p.id for p in invoice.payments).index(payment.id) + 1  # in recorded order
     return f"{invoice.number}-P{place}"
 
 
@@ -82,12 +82,21 @@ def _receipt(payment: Any, org: Organization, settings: FinanceSettings) -> dict
     amount, date, _number, _percent = _formats(org)
     invoice = payment.invoice
     cur = invoice.currency
-    earlier = [p for p in invoice.payments if (p.paid_on, p.id) < (payment.paid_on, payment.id)]
-    before = sum(p.amount_minor for p in earlier)
+    # What stood before this payment was recorded: a receipt never changes afterwards.
+    before = sum(p.amount_minor for p in invoice.payments if p.id < payment.id)
+    credited = sum(
+        db.session.execute(
+            db.select(Invoice.total_minor).where(
+                Invoice.credit_for_id == invoice.id,
+                Invoice.status == "issued",
+                Invoice.issued_at <= payment.created_at,
+            )
+        ).scalars()
+    )
     extra = db.session.execute(
         db.select(CustomerCredit.amount_minor).where(CustomerCredit.source_payment_id == payment.id)
     ).scalar_one_or_none()
-    balance = max(invoice.total_minor - invoice.credited_minor - before - payment.amount_minor, 0)
+    balance = max(invoice.total_minor - credited - before - payment.amount_minor, 0)
     name, address, _email, _tax_id = _customer(invoice)
     customer_lines = _lines_of(name)
     received = payment.amount_minor + (extra or 0)
@@ -104,9 +113,7 @@ def _receipt(payment: Any, org: Organization, settings: FinanceSettings) -> dict
         "amount": amount(received, cur),
         "applied": amount(payment.amount_minor, cur),
         "credit": amount(extra, cur) if extra else "",
-        "before": amount(before + invoice.credited_minor, cur)
-        if before or invoice.credited_minor
-        else "",
+        "before": amount(before + credited, cur) if before or credited else "",
         "balance": amount(balance, cur),
         "settled": balance == 0,
         "invoice_number": invoice.number,

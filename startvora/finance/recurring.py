@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,8 @@ from startvora.extensions import db
 from startvora.finance import services
 from startvora.finance.models import FREQUENCIES, Invoice, InvoiceLine, RecurringInvoice
 from startvora.orgs.models import Organization
+
+log = logging.getLogger(__name__)
 
 MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
 MAX_CATCH_UP = 60  # invoices one schedule may issue in one run (then the next run goes on)
@@ -86,6 +89,7 @@ def make_recurring(
         contact_id=invoice.contact_id,
         customer_name=invoice.customer_name.split("\n")[0],
         currency=invoice.currency,
+        exchange_rate=invoice.exchange_rate,
         prices_include_tax=invoice.prices_include_tax,
         notes=invoice.notes,
         footer=invoice.footer,
@@ -132,6 +136,7 @@ def issue_next(org: Organization, schedule: RecurringInvoice) -> Invoice:
         company_id=schedule.company_id,
         contact_id=schedule.contact_id,
         currency=schedule.currency,
+        exchange_rate=schedule.exchange_rate or Decimal(1),  # the rate the schedule was set at
         prices_include_tax=schedule.prices_include_tax,
         round_per_document=services.settings_of(org.id).round_per_document,
         notes=schedule.notes,
@@ -208,7 +213,10 @@ def in_each_org(model: Any, run: Any) -> None:
             if org is None:
                 continue
             g.org = org
-            run(org)
+            try:
+                run(org)
+            except Exception:  # one organization's broken schedule must not stop the others
+                log.exception("%s of organization %s failed", model.__tablename__, org_id)
             db.session.rollback()
 
 

@@ -40,7 +40,10 @@ def _empty_to_none(value: Any) -> Any:
     return None if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
-OptionalId = Annotated[int | None, BeforeValidator(_empty_to_none)]
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id is no record, not a crash
+OptionalId = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_empty_to_none)
+]
 OptionalDate = Annotated[dt.date | None, BeforeValidator(_empty_to_none)]
 
 
@@ -336,7 +339,7 @@ class ExpenseIn(BaseModel):
             raise ValueError(_("The due date cannot be before the bill's date."))
         if self.billable and self.customer_company_id is None and self.customer_contact_id is None:
             raise ValueError(_("Choose the customer the expense is billed to."))
-        if self.paid_on and self.paid_on > self.spent_on + dt.timedelta(days=3660):
+        if self.paid_on and (self.paid_on - self.spent_on).days > 3660:
             raise ValueError(_("Check the date it was paid."))
         return self
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 
 from startvora.core import audit, events, money, numbering
-from startvora.core.db import fold, utcnow
+from startvora.core.db import fold, lock_for_update, utcnow
 from startvora.crm.models import Company, Contact
 from startvora.extensions import db
 from startvora.finance import ledger, totals
@@ -228,6 +228,8 @@ def save_draft(
     kind: str = "invoice",
 ) -> Invoice:
     """Create or change a draft invoice (or quote); an issued or void one is refused."""
+    if invoice is not None:
+        lock_for_update(invoice)
     if invoice is not None and invoice.status != "draft":
         raise FinanceError(_("An issued invoice cannot be changed. Correct it with a credit note."))
     org = db.session.get(Organization, org_id)
@@ -354,6 +356,15 @@ def save_exemption(
     return exemption
 
 
+def lift_exemption(org_id: int, actor_id: int | None, exemption: TaxExemption) -> None:
+    """Charge a customer tax again (their drafts take it when next saved); works for a
+    customer who is in the trash, too."""
+    reason = exemption.reason
+    db.session.delete(exemption)
+    db.session.flush()
+    audit.record("finance.tax_exemption_lifted", org=org_id, actor=actor_id, summary=reason)
+
+
 def _check_billed_expenses(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     """Lines may bill approved billable expenses of the same customer, each on one invoice."""
     from startvora.finance import expenses
@@ -386,6 +397,7 @@ def address_of(party: Company | Contact | None) -> str:
 
 def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
     """Give a draft its number and freeze it. The number is taken in this transaction."""
+    lock_for_update(invoice)
     if invoice.status != "draft":
         raise FinanceError(_("This invoice is issued already."))
     if not invoice.lines:
@@ -434,6 +446,7 @@ def issue(org_id: int, actor_id: int | None, invoice: Invoice) -> Invoice:
 
 
 def void(org_id: int, actor_id: int | None, invoice: Invoice, reason: str) -> Invoice:
+    lock_for_update(invoice)
     if invoice.status != "issued" or invoice.is_credit_note or invoice.converted_to_id:
         raise FinanceError(_("Only an issued invoice can be voided; a draft can be deleted."))
     if invoice.payments or invoice.credited_minor:
@@ -446,10 +459,10 @@ def void(org_id: int, actor_id: int | None, invoice: Invoice, reason: str) -> In
     reason = " ".join(reason.split())[:300]
     if not reason:
         raise FinanceError(_("Say why the invoice is void."), "reason")
-    ledger.post_document(invoice, -1)
     invoice.status, invoice.void_reason, invoice.voided_at = "void", reason, utcnow()
     invoice.refresh_list_keys()
     db.session.flush()
+    ledger.post_document(invoice, -1)
     audit.record(
         "finance.invoice_voided", org=org_id, actor=actor_id, target=invoice, summary=reason
     )
@@ -458,6 +471,7 @@ def void(org_id: int, actor_id: int | None, invoice: Invoice, reason: str) -> In
 
 
 def delete_draft(org_id: int, actor_id: int | None, invoice: Invoice) -> None:
+    lock_for_update(invoice)
     if invoice.status != "draft":
         raise FinanceError(_("An issued invoice is kept for good; void it instead."))
     audit.record(
@@ -473,6 +487,7 @@ def delete_draft(org_id: int, actor_id: int | None, invoice: Invoice) -> None:
 
 def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: PaymentIn) -> Payment:
     """Apply money received to an issued invoice; more than its balance only as credit."""
+    lock_for_update(invoice)
     if invoice.is_quote:
         raise FinanceError(_("A quote is not paid: turn it into an invoice first."))
     if invoice.status == "draft":
@@ -520,10 +535,11 @@ def record_payment(org_id: int, actor_id: int | None, invoice: Invoice, data: Pa
     invoice.paid_minor += payment.amount_minor
     invoice.refresh_list_keys()
     db.session.flush()
-    ledger.post_payment(payment, payment.amount_minor + max(extra, 0))
     if extra > 0:
         note = _("Overpayment of %(number)s", number=invoice.number)
         _add_credit(invoice, extra, note, source_payment_id=payment.id)
+        db.session.flush()
+    ledger.post_payment(payment, payment.amount_minor + max(extra, 0))
     audit.record(
         "finance.payment_recorded",
         org=org_id,
@@ -607,6 +623,7 @@ def create_credit_note(
     It lowers what the customer owes on the invoice; what they had paid beyond that becomes a
     refund due on the credit note.
     """
+    lock_for_update(invoice)
     from decimal import Decimal
 
     if invoice.kind != "invoice" or invoice.status != "issued":
@@ -705,6 +722,7 @@ def answer_quote(
     org_id: int, quote: Invoice, outcome: str, by: str, actor_id: int | None = None
 ) -> Invoice:
     """The customer accepts or declines a quote (on its page, or as the staff record it)."""
+    lock_for_update(quote)
     if not quote.is_quote or quote.status != "issued":
         raise FinanceError(_("Only a finalized quote can be accepted or declined."))
     if outcome not in ("accepted", "declined"):
@@ -731,6 +749,7 @@ def answer_quote(
 
 def convert_quote(org_id: int, actor_id: int | None, quote: Invoice) -> Invoice:
     """A draft invoice with the quote's customer, currency and lines; the quote points to it."""
+    lock_for_update(quote)
     if not quote.is_quote or quote.status != "issued":
         raise FinanceError(_("Only a finalized quote can become an invoice."))
     if quote.converted_to_id:
@@ -738,9 +757,11 @@ def convert_quote(org_id: int, actor_id: int | None, quote: Invoice) -> Invoice:
     if quote.quote_outcome == "declined":
         raise FinanceError(_("The customer declined this quote."))
     settings = settings_of(org_id)
+    exemption = exemption_of(quote.company_id, quote.contact_id)  # as it stands today
     invoice = Invoice(
         org_id=org_id,
         kind="invoice",
+        tax_exemption=exemption.reason if exemption else "",
         company_id=quote.company_id,
         contact_id=quote.contact_id,
         company=quote.company,
@@ -758,14 +779,17 @@ def convert_quote(org_id: int, actor_id: int | None, quote: Invoice) -> Invoice:
                 org_id=org_id, position=line.position, product_id=line.product_id,
                 description=line.description, quantity=line.quantity, unit=line.unit,
                 unit_price_minor=line.unit_price_minor, discount=line.discount,
-                tax_ids=list(line.tax_ids),
+                tax_ids=[] if exemption else list(line.tax_ids),
             )
             for line in quote.lines
         ],
     )  # fmt: skip
     db.session.add(invoice)
     apply_totals(invoice, _rates_as_issued(quote))  # the prices the customer accepted
-    invoice.base_total_minor = quote.base_total_minor
+    org = db.session.get(Organization, org_id)
+    invoice.base_total_minor = base_amount(
+        invoice.total_minor, invoice.currency, invoice.exchange_rate, org.currency
+    )
     invoice.search_name = fold(invoice.customer_name)[:300]
     invoice.refresh_list_keys()
     db.session.flush()
@@ -784,6 +808,7 @@ def convert_quote(org_id: int, actor_id: int | None, quote: Invoice) -> Invoice:
 
 def apply_credit(org_id: int, actor_id: int | None, invoice: Invoice) -> Payment:
     """Pay an invoice (in part) from the customer's credit in its currency."""
+    lock_for_update(invoice)
     if invoice.kind != "invoice" or invoice.status != "issued" or not invoice.balance_minor:
         raise FinanceError(_("Nothing is due on this invoice."))
     available = credit_balance(org_id, invoice.company_id, invoice.contact_id, invoice.currency)

@@ -161,6 +161,10 @@ class SlugTakenError(ValueError):
     """Another organization uses that address."""
 
 
+class CurrencyLockedError(ValueError):
+    """The currency cannot change: records are kept in it (the message says which)."""
+
+
 SETTINGS_FIELDS = (
     "name",
     "slug",
@@ -188,6 +192,12 @@ def update_settings(org: Organization, values: dict[str, Any]) -> list[str]:
     )
     if slug != org.slug and taken:
         raise SlugTakenError(slug)
+    if values["currency"] != org.currency:
+        from startvora.core.registry import currency_locked
+
+        reason = currency_locked(org.id)
+        if reason:
+            raise CurrencyLockedError(reason)
     changed = []
     for name in SETTINGS_FIELDS:
         value = values[name] if name != "number_locale" else (values[name] or None)

@@ -70,6 +70,8 @@ def settings() -> Any:
                 changed = services.update_settings(org, data.model_dump())
             except services.SlugTakenError:
                 errors = FormErrors({"slug": _("Another organization uses this address.")})
+            except services.CurrencyLockedError as exc:
+                errors = FormErrors({"currency": str(exc)})
             except services.LogoError as exc:
                 errors = FormErrors({"logo": str(exc.message)})
             except StorageError:

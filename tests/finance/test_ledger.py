@@ -191,3 +191,18 @@ def test_kept_totals_always_equal_a_recount(org, seed):
         assert kept == ledger.compute(org.id)
         ledger.rebuild(org.id)
         assert ledger.stored(org.id) == kept
+
+
+def test_a_database_from_before_the_totals_is_counted_whole_at_its_first_change(org):
+    with org_context(org.id):
+        first = factories.make_invoice(org, issue=True, issue_date=dt.date(2026, 3, 5))
+        factories.make_invoice(org, issue=True, issue_date=dt.date(2026, 3, 9))
+        _db.session.execute(_db.delete(PeriodTotal))  # as an upgraded database has none
+        assert not ledger.is_built(org.id)
+        services.record_payment(
+            org.id, None, first,
+            paid(paid_on=dt.date(2026, 3, 20), amount=20000, method="cash"),
+        )  # fmt: skip
+        assert ledger.is_built(org.id)
+        assert totals_of("income") == {(MARCH, ""): [40000, 0, 2]}
+        assert ledger.stored(org.id) == ledger.compute(org.id)

@@ -114,3 +114,40 @@ def test_the_form_the_list_and_stop_resume(client, people, login, csrf_token):
     with org_context(people.org_a.id):
         resumed = _db.session.get(RecurringInvoice, schedule_id)
         assert resumed.active is True and resumed.next_date >= today  # missed dates skipped
+
+
+def test_a_foreign_currency_schedule_keeps_its_rate_and_a_broken_one_stops_no_other(people):
+    from decimal import Decimal
+
+    from startvora.finance import ledger
+
+    org = people.org_a
+    org.currency = "EUR"
+    with org_context(org.id):
+        source = factories.make_invoice(
+            org, issue=True, currency="USD", exchange_rate="0.9"
+        )  # 200.00 USD
+        today = services.today_of(org)
+        schedule = recurring.make_recurring(org.id, None, source, "monthly", today, None, 1, False)
+        _db.session.commit()
+        assert schedule.exchange_rate == Decimal("0.9")
+        assert recurring.run_schedules(org) == 1
+        made = _db.session.get(Invoice, schedule.last_invoice_id)
+        assert (made.currency, made.exchange_rate, made.base_total_minor) == (
+            "USD",
+            Decimal("0.9"),
+            18000,
+        )
+        assert ledger.stored(org.id) == ledger.compute(org.id)
+    with org_context(org.id):  # a schedule whose model no longer makes sense
+        broken = recurring.make_recurring(org.id, None, source, "monthly", today, None, 3, False)
+        broken.lines = [{"description": "x", "quantity": "not a number", "unit_price_minor": 1}]
+        _db.session.commit()
+    other = people.org_b
+    with org_context(other.id):
+        healthy = factories.make_invoice(other, issue=True)
+        recurring.make_recurring(other.id, None, healthy, "monthly", today, None, 1, False)
+        _db.session.commit()
+    recurring.recurring_invoices()  # the hourly job, over every organization
+    with org_context(other.id):
+        assert len(_db.session.execute(_db.select(Invoice.id)).scalars().all()) == 2

@@ -227,3 +227,25 @@ def test_names_with_control_characters_are_refused(client, people, login, csrf_t
 def test_new_organization_is_reachable_from_the_switcher(client, people, login):
     login(people.bob)
     assert 'href="/orgs/new"' in client.get("/o/acme/").get_data(as_text=True)
+
+
+def test_the_currency_stays_once_invoices_are_kept_in_it(client, people, login, csrf_token):
+    from startvora.core.tenancy import org_context
+    from tests import factories
+
+    login(people.alice)
+    token = csrf_token()
+    assert client.post("/o/acme/settings", data=form(token, currency="EUR")).status_code == 303
+    with org_context(people.org_a.id):
+        factories.make_invoice(people.org_a)  # a draft: the currency may still change
+        _db.session.commit()
+        assert client.post("/o/acme/settings", data=form(token, currency="CHF")).status_code == 303
+        factories.make_invoice(people.org_a, issue=True)
+        _db.session.commit()
+    refused = client.post("/o/acme/settings", data=form(token, currency="JPY"))
+    assert refused.status_code == 422
+    assert "Invoices and expenses are kept in this currency" in refused.get_data(as_text=True)
+    assert _db.session.get(Organization, people.org_a.id).currency == "CHF"
+    # The rest of the settings still save when the currency is left as it is.
+    kept = client.post("/o/acme/settings", data=form(token, currency="CHF", legal_name="Acme AG"))
+    assert kept.status_code == 303

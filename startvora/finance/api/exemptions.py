@@ -26,8 +26,8 @@ class ExemptionList(BaseModel):
 
 
 class ExemptionBody(BaseModel):
-    company_id: int | None = Field(None, description="the customer: a company ...")
-    contact_id: int | None = Field(None, description="... or a person")
+    company_id: int | None = Field(None, ge=1, le=2**63 - 1, description="a company ...")
+    contact_id: int | None = Field(None, ge=1, le=2**63 - 1, description="... or a person")
     reason: str = Field(description="printed on their documents; at most 200 characters")
 
 
@@ -72,5 +72,5 @@ def tax_exemptions_delete(exemption_id: int) -> Any:
     exemption = db.session.get(TaxExemption, exemption_id)
     if exemption is None or exemption.org_id != g.org.id:
         raise ApiError(404, "No such tax exemption.")
-    services.save_exemption(g.org.id, g.api_user.id, exemption.company_id, exemption.contact_id, "")
+    services.lift_exemption(g.org.id, g.api_user.id, exemption)
     return {"id": exemption_id, "deleted": True}

@@ -17,9 +17,8 @@ from sqlalchemy import func, select
 from startvora.crm.models import Company, Contact, person_name
 from startvora.extensions import db
 from startvora.finance import ledger, services
-from startvora.finance.expense_models import Expense
 from startvora.finance.ledger import PeriodTotal
-from startvora.finance.models import Invoice, Product
+from startvora.finance.models import Product
 from startvora.orgs.models import Organization
 
 GRANULARITIES = ("month", "quarter", "year")
@@ -110,12 +109,19 @@ class Filters:
         return params
 
 
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(9000, 12, 31)  # dates arithmetic stays safe in
+
+
 def _read_date(raw: str, field: str, errors: dict[str, str]) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         errors[field] = _("Enter a date like 2026-03-31.")
         return None
+    if not EARLIEST <= day <= LATEST:
+        errors[field] = _("Enter a date between 1900 and 9000.")
+        return None
+    return day
 
 
 def read_filters(
@@ -272,21 +278,9 @@ def method_label(method: str) -> str:
 
 
 def ensure_built(org_id: int) -> bool:
-    """Compute the totals once for an organization that has documents but no totals yet (a
-    database from before they were kept); True when it did. The caller commits."""
-    if db.session.execute(
-        select(PeriodTotal.id).where(PeriodTotal.org_id == org_id).limit(1)
-    ).first():
-        return False
-    counted = db.session.execute(
-        select(Invoice.id)
-        .where(Invoice.org_id == org_id, Invoice.status == "issued",
-               Invoice.kind.in_(("invoice", "credit_note")))
-        .limit(1)
-    ).first() or db.session.execute(
-        select(Expense.id).where(Expense.org_id == org_id, Expense.status == "approved").limit(1)
-    ).first()  # fmt: skip
-    if not counted:
+    """Count the totals once for an organization whose totals were never counted from its
+    documents (a database from before they were kept); True when it did. The caller commits."""
+    if ledger.is_built(org_id):
         return False
     ledger.rebuild(org_id)
     db.session.flush()
