@@ -110,6 +110,49 @@ class HealthSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReplicationSettings:
+    url: str = _field(
+        "",
+        "Where Litestream copies the databases as they change: a folder (a USB disk or NAS),"
+        " file:///path, sftp://user@host/path or s3://bucket/path; empty means off.",
+    )
+    sync_interval_ms: int = _field(
+        1000, "How often changes are sent to the replica, in milliseconds.", min=100, max=3600000
+    )
+    s3_endpoint: str = _field("", "For s3:// on MinIO and the like: http(s)://host:port.")
+    s3_region: str = _field("us-east-1", "S3 region.")
+    s3_access_key: str = _field("", "S3 access key for the replica.")
+    s3_secret_key: str = _field("", "S3 secret key for the replica.", secret=True)
+    sftp_password: str = _field("", "Password for an sftp:// replica.", secret=True)
+    sftp_key_path: str = _field("", "Private key file for an sftp:// replica.")
+
+
+@dataclasses.dataclass(frozen=True)
+class BackupSettings:
+    dir: str = _field("", "Folder for snapshot archives; empty means backups/ in the data folder.")
+    keep: int = _field(7, "Nightly snapshots kept; older ones are deleted.", min=1, max=1000)
+    nightly_hour: int = _field(3, "Hour of the day (UTC) the nightly snapshot is made.", min=0,
+                               max=23)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricsSettings:
+    token: str = _field(
+        "", "Bearer token that /metrics asks for; empty means only the networks below.",
+        secret=True,
+    )  # fmt: skip
+    networks: str = _field(
+        "127.0.0.1/32,::1/128", "Comma-separated networks that may read /metrics without a token."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SentrySettings:
+    dsn: str = _field("", "Sentry DSN: errors are reported there; empty means off.", secret=True)
+    environment: str = _field("production", "Environment name shown in Sentry.")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     data_dir: str = _field("", "Data folder; also STARTVORA_DATA. Empty means ./data.")
     secret_key: str = _field(
@@ -124,6 +167,10 @@ class Settings:
     storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     log: LogSettings = dataclasses.field(default_factory=LogSettings)
     health: HealthSettings = dataclasses.field(default_factory=HealthSettings)
+    replication: ReplicationSettings = dataclasses.field(default_factory=ReplicationSettings)
+    backup: BackupSettings = dataclasses.field(default_factory=BackupSettings)
+    metrics: MetricsSettings = dataclasses.field(default_factory=MetricsSettings)
+    sentry: SentrySettings = dataclasses.field(default_factory=SentrySettings)
 
     @property
     def data_path(self) -> Path:
