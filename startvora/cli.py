@@ -55,19 +55,20 @@ def _config_args() -> list[str]:
 @cli.command()
 def init() -> None:
     """Create the database, or upgrade it to this version's schema."""
-    from flask_migrate import upgrade
-
     from startvora.core.db import refresh_statistics
-    from startvora.supervisor import schema_state
+    from startvora.ops.upgrade import UpgradeError, safe_upgrade
 
     app = _app()
+    try:
+        before, after, snapshot = safe_upgrade(app)  # an existing database: snapshot first
+    except UpgradeError as exc:
+        raise UserFacingError(str(exc)) from None
     with app.app_context():
-        before = schema_state(app.extensions["startvora.settings"]).current
-        upgrade(directory=app.extensions["migrate"].directory)
-        state = schema_state(app.extensions["startvora.settings"])
-        if before is not None and state.current != before:
+        if before is not None and after != before:
             refresh_statistics()  # new indexes have none, and the planner would pass them by
-    click.echo(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI']} (schema {state.current})")
+    if snapshot:
+        click.echo(f"Snapshot before the upgrade: {snapshot}")
+    click.echo(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI']} (schema {after})")
 
 
 @cli.command()
@@ -83,6 +84,16 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     logs.setup(settings)
     datadir.prepare(settings)
     datadir.secret_key(settings)
+    if settings.replication.url:
+        from startvora.ops import replication
+
+        # Litestream starts first and runs this same command as its child: the databases are
+        # replicated for as long as Startvora runs, and stop together with it.
+        if not os.environ.get(replication.UNDER_LITESTREAM):
+            try:
+                replication.exec_under_litestream(settings, [sys.executable, *sys.argv])
+            except replication.ReplicationError as exc:
+                raise UserFacingError(str(exc)) from None
     code = run_serve(
         settings,
         host or settings.server.host,
@@ -337,8 +348,10 @@ def storage_migrate(target: str) -> None:
 
 def _domain_commands() -> None:
     from startvora.finance.cli import finance
+    from startvora.ops.cli import backup, restore, upgrade
 
-    cli.add_command(finance)
+    for command in (finance, backup, restore, upgrade):
+        cli.add_command(command)
 
 
 _domain_commands()

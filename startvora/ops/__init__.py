@@ -1,0 +1,1 @@
+"""Operations: snapshots, continuous replication with Litestream, safe upgrades."""
