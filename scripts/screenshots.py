@@ -65,7 +65,9 @@ def main() -> None:
                     app, org.id, owner.id
                 )
                 from startvora.finance.expense_models import Expense
+                from startvora.ops import snapshots
 
+                snapshots.create(app.extensions["startvora.settings"], "nightly")
                 receipt_id = db.session.execute(
                     db.select(Expense.id).where(Expense.receipt_file_id.is_not(None)).limit(1)
                 ).scalar_one()
@@ -84,6 +86,7 @@ def main() -> None:
             "outbox": f"/o/{slug}/settings/outbox",
             "channels": f"/o/{slug}/settings/channels",
             "jobs": f"/o/{slug}/settings/jobs",
+            "backups": f"/o/{slug}/settings/backups",
             "contacts": f"/o/{slug}/crm/contacts",
             "contact": f"/o/{slug}/crm/contacts/7",
             "contact-new": f"/o/{slug}/crm/contacts/new",

@@ -18,6 +18,7 @@ DOMAINS = (
     "startvora.orgs",
     "startvora.crm",
     "startvora.finance",
+    "startvora.ops",
 )
 
 

@@ -133,6 +133,11 @@ class BackupSettings:
     keep: int = _field(7, "Nightly snapshots kept; older ones are deleted.", min=1, max=1000)
     nightly_hour: int = _field(3, "Hour of the day (UTC) the nightly snapshot is made.", min=0,
                                max=23)  # fmt: skip
+    admins: str = _field(
+        "",
+        "Emails of the people who may download snapshots in the browser (they hold every"
+        " organization's data); empty means the owner, while the instance has one organization.",
+    )
 
 
 @dataclasses.dataclass(frozen=True)
