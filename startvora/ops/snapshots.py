@@ -128,7 +128,11 @@ def create(settings: Settings, reason: str = "manual", now: dt.datetime | None =
     with tempfile.TemporaryDirectory(dir=folder, prefix=".work-") as work:
         partial = Path(work) / "archive.tar.gz"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        # Level 3: most of gzip's gain at a third of its default time (a 400 MB database).
+        with (
+            os.fdopen(fd, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w:gz", compresslevel=3) as tar,
+        ):
             for name, path in _members(settings, Path(work)):
                 entries.append({"path": name, "size": path.stat().st_size,
                                 "sha256": _sha256(path)})  # fmt: skip
