@@ -51,6 +51,7 @@ def create_app(
         mail,  # noqa: F401 (likewise)
         notify,
         numbering,  # noqa: F401 (likewise)
+        observability,
         ratelimit,  # noqa: F401 (likewise)
         registry,
         savedviews,  # noqa: F401 (likewise)
@@ -96,6 +97,8 @@ def create_app(
     app.config.update(flask_config)
     if not app.testing:
         logs.setup(settings)
+    # Before the proxy fix wraps the app: /metrics sees the client's address as views do.
+    observability.init_app(app)  # metrics folder, Sentry, /metrics, request counts and ids
     if settings.security.trusted_proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
