@@ -215,6 +215,19 @@ def schema_revision() -> None:
         click.echo(MigrationContext.configure(conn).get_current_revision() or "")
 
 
+@cli.command("count-users")
+def count_users() -> None:
+    """Print how many accounts the instance has (for scripts: 0 means none yet)."""
+    from startvora import create_app
+    from startvora.auth.models import User
+    from startvora.extensions import db
+
+    app = create_app(migrations=False)
+    with app.app_context():
+        _require_schema(app)
+        click.echo(db.session.execute(db.select(db.func.count(User.id))).scalar_one())
+
+
 @cli.command("create-user")
 @click.option("--email", required=True, help="The person's email; it must not have an account.")
 @click.option("--name", default="", help="Full name (default: the part of the email before @).")

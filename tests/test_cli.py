@@ -62,6 +62,7 @@ def test_demo_is_deterministic_and_prints_the_sign_in(tmp_path):
         names.append(con.execute("SELECT name, email FROM auth_users ORDER BY id").fetchall())
         con.close()
     assert names[0] == names[1] and len(names[0]) == 15
+    assert startvora("count-users", data=tmp_path / "a").stdout.strip() == "15"
     con = sqlite3.connect(tmp_path / "a" / "startvora.db")
     totals = "SELECT measure, month, key, amount_minor FROM finance_period_totals ORDER BY 1, 2, 3"
     loaded = con.execute(totals).fetchall()

@@ -103,7 +103,11 @@ def backup_status() -> None:
 @click.option("--timestamp", help="Restore as it was at this time (ISO 8601, UTC if no zone).")
 @click.option("--replica", help="Restore from this replica URL instead of replication.url.")
 @click.option("--force", is_flag=True, help="Replace a database that is there (stop Startvora).")
-def restore(timestamp: str | None, replica: str | None, force: bool) -> None:
+@click.option(
+    "--if-replica-exists", "if_exists", is_flag=True,
+    help="Succeed without restoring when the replica holds nothing (a first start).",
+)  # fmt: skip
+def restore(timestamp: str | None, replica: str | None, force: bool, if_exists: bool) -> None:
     """Bring the databases back from the replica into the data folder."""
     from startvora.ops import replication
 
@@ -121,6 +125,9 @@ def restore(timestamp: str | None, replica: str | None, force: bool) -> None:
     try:
         written = replication.restore(settings, when, replica, force)
     except replication.ReplicationError as exc:
+        if if_exists and isinstance(exc, replication.NothingToRestore):
+            click.echo(f"Nothing to restore: {exc}")
+            return
         raise _fail(exc) from None
     click.echo(
         f"Restored {', '.join(written)} into {settings.data_path}"

