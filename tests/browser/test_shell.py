@@ -24,6 +24,7 @@ def test_sign_in_and_navigate(live_server, page, width):
     page.click("#sign-in-form button[type=submit]")
     expect(page.locator("#sign-in-form .alert.error")).to_contain_text("email or password is wrong")
     expect(page.locator("#f-email")).to_have_value(who["email"])
+    expect(page.locator("#f-password")).to_be_focused()  # the email stays: type the password
 
     page.fill("#f-password", who["password"])
     page.click("#sign-in-form button[type=submit]")
