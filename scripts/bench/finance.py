@@ -82,7 +82,7 @@ def main() -> None:
     }
     print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8}   ({args.runs} requests each)")
     for name, url in pages.items():
-        for _ in range(5):
+        for _ in range(30):  # warm: templates compiled, the connection's page cache filled
             client.get(url())
         samples = []
         for _ in range(args.runs):
