@@ -68,6 +68,11 @@ def main() -> None:
                 from startvora.ops import snapshots
 
                 snapshots.create(app.extensions["startvora.settings"], "nightly")
+                from startvora.finance.models import TaxExemption
+
+                exempt_id = db.session.execute(
+                    db.select(TaxExemption.company_id).limit(1)
+                ).scalar_one()
                 receipt_id = db.session.execute(
                     db.select(Expense.id).where(Expense.receipt_file_id.is_not(None)).limit(1)
                 ).scalar_one()
@@ -119,6 +124,7 @@ def main() -> None:
             "finance-settings": f"/o/{slug}/finance/settings",
             "tax-rates": f"/o/{slug}/finance/tax-rates",
             "tax-exemptions": f"/o/{slug}/finance/tax-exemptions",
+            "invoice-exempt": f"/o/{slug}/finance/invoices/new?company={exempt_id}",
             "expenses": f"/o/{slug}/finance/expenses",
             "expense": f"/o/{slug}/finance/expenses/{receipt_id}",
             "expense-new": f"/o/{slug}/finance/expenses/new?kind=bill",

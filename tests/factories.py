@@ -98,14 +98,13 @@ def make_channel(org: Organization, **overrides: Any) -> Any:
 
 
 def make_company(org: Organization, **overrides: Any) -> Any:
-    from startvora.core.db import fold
     from startvora.crm.models import Company
+    from startvora.crm.services import search_keys
 
     values = {"org_id": org.id, "name": f"Company {next(_seq)}"}
     values.update(overrides)
     company = Company(**values)
-    company.search_name = fold(company.name)
-    company.email_key = (company.email or "").lower()
+    company.search_name, company.email_key = search_keys(company.name, company.email or "")
     db.session.add(company)
     db.session.flush()
     return company

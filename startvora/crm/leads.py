@@ -81,15 +81,10 @@ def set_status(
 
 
 def _find_company(name: str) -> Company | None:
-    if not name.strip():
-        return None
-    return (
-        db.session.execute(
-            db.select(Company).where(Company.search_name == fold(name)).order_by(Company.id)
-        )
-        .scalars()
-        .first()
-    )
+    from startvora.crm.services import companies_named
+
+    found = companies_named(name, limit=1)
+    return found[0] if found else None
 
 
 def _find_contact(email: str) -> Contact | None:

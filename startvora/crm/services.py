@@ -77,6 +77,23 @@ def search_keys(name: str, email: str) -> tuple[str, str]:
     return fold(f"{name} {email}")[:300], email.lower()
 
 
+def companies_named(name: str, limit: int = 2) -> list[Company]:
+    """Companies called `name` (case and accents aside), oldest first. Their search key is the
+    folded name, then the email, so a company is found by the range of keys starting with its
+    name (from the index), then its own name is compared."""
+    key = fold(" ".join(name.split()))
+    if not key:
+        return []
+    candidates = db.session.execute(
+        db.select(Company)
+        .where((Company.search_name == key)
+               | ((Company.search_name >= key + " ") & (Company.search_name < key + "!")))
+        .order_by(Company.id)
+        .limit(200)
+    ).scalars()  # fmt: skip
+    return [c for c in candidates if fold(" ".join(c.name.split())) == key][:limit]
+
+
 def keys(obj: Company | Contact) -> None:
     """Keep a record's search and duplicate keys."""
     name = obj.name if isinstance(obj, Company) else f"{obj.first_name} {obj.last_name}"

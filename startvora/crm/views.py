@@ -228,11 +228,7 @@ def _company_id_from_name(name: str) -> tuple[int | None, str | None]:
     name = name.strip()
     if not name:
         return None, None
-    found = list(
-        db.session.execute(
-            db.select(Company.id).where(Company.search_name == fold(name)).limit(2)
-        ).scalars()
-    )
+    found = [c.id for c in services.companies_named(name)]
     if len(found) == 1:
         return found[0], None
     if not found:

@@ -32,7 +32,6 @@ from startvora.core.db import upsert
 from startvora.core.tenancy import TenantMixin
 from startvora.extensions import db
 
-MEASURES = ("income", "customer", "product", "tax_out", "tax_in", "expense", "cash_in")
 # A marker row: this organization's totals were counted from its documents once (by `rebuild`);
 # until then (a database from before the totals) the first change counts everything instead.
 BUILT = "built"

@@ -161,3 +161,17 @@ def test_reports_refuse_dates_out_of_reach_with_a_message(client, people, org, l
     assert "Enter a date between" in response.get_data(as_text=True) or "today or an earlier" in (
         response.get_data(as_text=True)
     )
+
+
+def test_a_company_with_an_email_is_found_by_its_name(client, people, org, login):
+    from startvora.crm.services import companies_named
+
+    with org_context(org.id):
+        oak = factories.make_company(org, name="Oak Print GmbH", email="info@oak.example")
+        factories.make_company(org, name="Oak Print GmbH & Co", email="x@oak2.example")
+        assert [c.id for c in companies_named("oak  print gmbh")] == [oak.id]
+        services.save_exemption(org.id, None, oak.id, None, "Charity")
+        _db.session.commit()
+    login(people.alice)
+    form = client.get(f"{BASE}/invoices/new?company={oak.id}").get_data(as_text=True)
+    assert "exempt from tax" in form and "No company or contact is called" not in form

@@ -28,7 +28,7 @@ from startvora.crm.deal_views.common import (
     schema_context,
 )
 from startvora.crm.models import Company, Contact, Deal
-from startvora.crm.services import CrmError
+from startvora.crm.services import CrmError, companies_named
 from startvora.extensions import db
 
 
@@ -47,9 +47,10 @@ def _resolve(model: Any, text: str, field: str) -> tuple[int | None, str | None]
         stmt = select(model.id).where(Contact.email_key == email.group(1).lower())
     else:
         stmt = select(model.id).where(model.search_name.like(fold(text).replace("%", "") + "%"))
-        if model is Company:
-            stmt = select(model.id).where(Company.search_name == fold(text))
-    found = list(db.session.execute(stmt.limit(2)).scalars())
+    if model is Company and not email:
+        found = [c.id for c in companies_named(text)]
+    else:
+        found = list(db.session.execute(stmt.limit(2)).scalars())
     if len(found) == 1:
         return found[0], None
     if not found:

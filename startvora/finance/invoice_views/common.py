@@ -58,11 +58,9 @@ def find_customer(text: str) -> tuple[Company | None, Contact | None, str]:
         )
         if len(contacts) == 1:
             return None, contacts[0], ""
-    companies = list(
-        db.session.execute(
-            db.select(Company).where(Company.search_name == fold(text)).limit(2)
-        ).scalars()
-    )
+    from startvora.crm.services import companies_named
+
+    companies = companies_named(text)
     if len(companies) == 1:
         return companies[0], None, ""
     if len(companies) > 1:
